@@ -16,13 +16,19 @@ type Argon2Params struct {
 	Threads   uint8
 }
 
-// Inspect detects the format of value and, for bcrypt and argon2 hashes,
-// returns their cost parameters. It validates the hash as Verify would and
-// returns an error wrapping ErrMalformed when it could not be verified.
+// Inspect detects the format of value. For bcrypt and argon2 hashes it
+// parses the whole hash and returns its cost parameters, or an error
+// wrapping ErrMalformed when Verify could not use it; for other formats it
+// only reports the detected format. A bcrypt or argon2 hash that Inspect
+// accepts is a standard modular-crypt/PHC string that any bcrypt or argon2
+// library can verify, so it can be stored as-is.
 func Inspect(value string) (Info, error) {
 	name, err := Detect(value)
 	if err != nil {
 		return Info{}, err
+	}
+	if len(value) > maxValueLen {
+		return Info{}, malformed(name, errTooLong.Error())
 	}
 	info := Info{Format: name}
 	switch name {
@@ -32,6 +38,13 @@ func Inspect(value string) (Info, error) {
 			return Info{}, malformed(name, err.Error())
 		}
 		info.BcryptCost = cost
+	case FormatArgon2id, FormatArgon2i:
+		a, err := parseArgon2(value)
+		if err != nil {
+			return Info{}, malformed(name, err.Error())
+		}
+		p := a.params
+		info.Argon2 = &p
 	}
 	return info, nil
 }

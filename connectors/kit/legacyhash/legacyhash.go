@@ -58,6 +58,14 @@ func New(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
+// Input bounds.
+const (
+	maxPasswordLen = 4096 // bytes
+	maxValueLen    = 1024 // bytes of Hash.Value and Hash.Salt
+)
+
+var errTooLong = errors.New("hash or salt too long")
+
 // verifyFunc checks password against h.Value (and h.Salt where the format
 // keeps the salt apart).
 type verifyFunc func(v *Verifier, password string, h Hash) error
@@ -92,6 +100,15 @@ func Formats() []string {
 // matches, ErrMismatch when it does not, and an error wrapping
 // ErrUnknownFormat or ErrMalformed when h cannot be used.
 func (v *Verifier) Verify(password string, h Hash) error {
+	if len(password) > maxPasswordLen {
+		// No legacy system accepts such a password (WordPress refuses
+		// more than 4096 bytes); refusing it bounds the work of
+		// length-dependent formats such as phpass and SHA-crypt.
+		return ErrMismatch
+	}
+	if len(h.Value) > maxValueLen || len(h.Salt) > maxValueLen {
+		return fmt.Errorf("%w: %s", ErrMalformed, errTooLong.Error())
+	}
 	name := h.Format
 	if name == "" {
 		var err error

@@ -38,7 +38,6 @@ const (
 	FormatMD5Crypt    = "md5-crypt"    // $1$
 	FormatSHA256Crypt = "sha256-crypt" // $5$
 	FormatSHA512Crypt = "sha512-crypt" // $6$
-	FormatAPR1        = "apr1"         // $apr1$ (Apache htpasswd)
 
 	FormatLDAPSHA     = "ldap-sha"     // {SHA}
 	FormatLDAPSSHA    = "ldap-ssha"    // {SSHA}
