@@ -12,6 +12,7 @@ require (
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-sql-driver/mysql v1.10.1 // indirect
@@ -76,3 +77,7 @@ require (
 )
 
 replace github.com/trickle-auth/trickle/deploy/testenv => ../../deploy/testenv
+
+require github.com/trickle-auth/trickle/connectors/kit v0.0.0
+
+replace github.com/trickle-auth/trickle/connectors/kit => ../../connectors/kit
