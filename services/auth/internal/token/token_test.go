@@ -28,7 +28,7 @@ import (
 )
 
 // writePEM writes one PEM block to dir/name and returns the path.
-func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
+func writePEM(t testing.TB, dir, name, typ string, der []byte) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
@@ -37,7 +37,7 @@ func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
 	return path
 }
 
-func newEd25519File(t *testing.T, dir, name string) (string, ed25519.PrivateKey) {
+func newEd25519File(t testing.TB, dir, name string) (string, ed25519.PrivateKey) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -50,7 +50,7 @@ func newEd25519File(t *testing.T, dir, name string) (string, ed25519.PrivateKey)
 	return writePEM(t, dir, name, "PRIVATE KEY", der), priv
 }
 
-func newECFile(t *testing.T, dir, name string, curve elliptic.Curve) (string, *ecdsa.PrivateKey) {
+func newECFile(t testing.TB, dir, name string, curve elliptic.Curve) (string, *ecdsa.PrivateKey) {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(curve, rand.Reader)
 	if err != nil {
@@ -63,7 +63,7 @@ func newECFile(t *testing.T, dir, name string, curve elliptic.Curve) (string, *e
 	return writePEM(t, dir, name, "PRIVATE KEY", der), priv
 }
 
-func publicFile(t *testing.T, dir, name string, pub crypto.PublicKey) string {
+func publicFile(t testing.TB, dir, name string, pub crypto.PublicKey) string {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -72,7 +72,7 @@ func publicFile(t *testing.T, dir, name string, pub crypto.PublicKey) string {
 	return writePEM(t, dir, name, "PUBLIC KEY", der)
 }
 
-func newIssuer(t *testing.T, cfg Config) *Issuer {
+func newIssuer(t testing.TB, cfg Config) *Issuer {
 	t.Helper()
 	if cfg.Issuer == "" {
 		cfg.Issuer = "https://auth.example.test"
@@ -90,7 +90,7 @@ func newIssuer(t *testing.T, cfg Config) *Issuer {
 var testClaims = Claims{Subject: "user-123", Email: "ada@example.com", Connection: "legacy-mysql"}
 
 // segments splits a compact JWT and decodes its header.
-func segments(t *testing.T, token string) (header map[string]any, parts []string) {
+func segments(t testing.TB, token string) (header map[string]any, parts []string) {
 	t.Helper()
 	parts = strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -106,7 +106,7 @@ func segments(t *testing.T, token string) (header map[string]any, parts []string
 	return header, parts
 }
 
-func b64json(t *testing.T, v any) string {
+func b64json(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
