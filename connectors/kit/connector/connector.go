@@ -25,6 +25,9 @@ var (
 	// ErrInvalidArgument: the request cannot be answered as asked, e.g. a
 	// resume id that is not a valid legacy id.
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrUnimplemented: the connector is not configured for this call
+	// (e.g. no list query).
+	ErrUnimplemented = errors.New("not configured for this call")
 )
 
 // PasswordConnector verifies a password against the legacy store. Every

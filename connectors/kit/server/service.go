@@ -85,6 +85,8 @@ func (s *service) toStatus(ctx context.Context, op string, err error) error {
 		return errInvalidCredentials
 	case errors.Is(err, connector.ErrNotFound):
 		return errNotFound
+	case errors.Is(err, connector.ErrUnimplemented):
+		return status.Error(codes.Unimplemented, err.Error())
 	case errors.Is(err, connector.ErrInvalidArgument):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(ctx.Err(), context.Canceled):
