@@ -41,7 +41,7 @@ var _ store.Store = (*Store)(nil)
 // New returns a store on the database and makes sure its indexes exist.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{db: db, users: db.Collection(usersCollection)}
-	_, err := s.users.Indexes().CreateMany(ctx, []mongo.IndexModel{
+	if err := ensureIndexes(ctx, s.users, []mongo.IndexModel{
 		{
 			Keys:    bson.D{{Key: "connection", Value: 1}, {Key: "email_key", Value: 1}},
 			Options: options.Index().SetName(indexEmail).SetUnique(true),
@@ -54,11 +54,37 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 			Keys:    bson.D{{Key: "connection", Value: 1}, {Key: "migrated_at", Value: 1}},
 			Options: options.Index().SetName("connection_migrated_at"),
 		},
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, fmt.Errorf("create user indexes: %w", err)
 	}
 	return s, nil
+}
+
+// ensureIndexes creates the indexes that do not exist yet, by name.
+// (FerretDB v1 fails on createIndexes for indexes that already exist, so
+// replicas starting later must not ask again.)
+func ensureIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) error {
+	names, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n.Name] = true
+	}
+	for _, m := range models {
+		var o options.IndexOptions
+		for _, set := range m.Options.List() {
+			_ = set(&o)
+		}
+		if o.Name != nil && have[*o.Name] {
+			continue
+		}
+		if _, err := coll.Indexes().CreateOne(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // userDoc is the stored shape of a user.

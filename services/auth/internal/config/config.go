@@ -1,0 +1,195 @@
+// Package config is the auth service's configuration: one YAML file with
+// ${ENV} expansion and secrets from env or files (see connectors/kit/config),
+// with defaults that work on loopback.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"time"
+
+	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/password"
+)
+
+// Config is the whole file.
+type Config struct {
+	// Listeners.
+	GRPCAddr string `yaml:"grpc_addr"`
+	HTTPAddr string `yaml:"http_addr"`
+	OpsAddr  string `yaml:"ops_addr"`
+
+	Log         Log           `yaml:"log"`
+	MongoDB     MongoDB       `yaml:"mongodb"`
+	Redis       Redis         `yaml:"redis"`
+	Password    Password      `yaml:"password"`
+	Tokens      Tokens        `yaml:"tokens"`
+	Connections []Connection  `yaml:"connections"`
+	Shutdown    time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Log configures slog.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// MongoDB is the user store.
+type MongoDB struct {
+	URI      kitconfig.Secret `yaml:"uri"` // may hold credentials
+	Database string           `yaml:"database"`
+	Timeout  time.Duration    `yaml:"timeout"`
+}
+
+// Redis holds the migration lock. With no addr, an in-process lock is used
+// (one replica only).
+type Redis struct {
+	Addr      string           `yaml:"addr"`
+	Username  string           `yaml:"username"`
+	Password  kitconfig.Secret `yaml:"password"`
+	DB        int              `yaml:"db"`
+	KeyPrefix string           `yaml:"key_prefix"`
+	TLS       bool             `yaml:"tls"`
+	Timeout   time.Duration    `yaml:"timeout"`
+}
+
+// Password is the service's own password hashing (argon2id).
+type Password struct {
+	password.Params `yaml:",inline"`
+	// MaxConcurrent bounds simultaneous hash computations (memory); 0 means
+	// the number of CPUs.
+	MaxConcurrent int `yaml:"max_concurrent"`
+}
+
+// Tokens configures access tokens.
+type Tokens struct {
+	Issuer               string        `yaml:"issuer"`
+	Audience             string        `yaml:"audience"`
+	TTL                  time.Duration `yaml:"ttl"`
+	SigningKeyFile       string        `yaml:"signing_key_file"`
+	VerificationKeyFiles []string      `yaml:"verification_key_files"`
+	// DevKeyDir: with no signing_key_file, a key is generated here on first
+	// start (development only).
+	DevKeyDir string `yaml:"dev_key_dir"`
+}
+
+// Connection is one legacy store and how its users migrate.
+type Connection struct {
+	Name string `yaml:"name"`
+	// ImportMode copies users into the store on their first login.
+	ImportMode bool `yaml:"import_mode"`
+	// LegacyEnabled false is the cut-over: the connector is never called.
+	LegacyEnabled    bool      `yaml:"legacy_enabled"`
+	RequiresUsername bool      `yaml:"requires_username"`
+	Connector        Connector `yaml:"connector"`
+}
+
+// Connector is how to reach a connection's connector service.
+type Connector struct {
+	Address string        `yaml:"address"`
+	Timeout time.Duration `yaml:"timeout"`
+	TLS     ClientTLS     `yaml:"tls"`
+	// Token is sent as a bearer token on every call (over TLS, or plaintext
+	// only when tls.insecure is set).
+	Token kitconfig.Secret `yaml:"token"`
+}
+
+// ClientTLS configures TLS to a connector. All empty with Insecure false is
+// an error: plaintext must be chosen explicitly.
+type ClientTLS struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	ServerName string `yaml:"server_name"`
+	// Insecure uses plaintext (loopback and tests only).
+	Insecure bool `yaml:"insecure"`
+}
+
+// SetDefaults implements kitconfig.Defaulter.
+func (c *Config) SetDefaults() {
+	c.GRPCAddr = "127.0.0.1:7400"
+	c.HTTPAddr = "127.0.0.1:7401"
+	c.OpsAddr = "127.0.0.1:7402"
+	c.Log = Log{Level: "info", Format: "json"}
+	c.MongoDB = MongoDB{URI: kitconfig.SecretLiteral("mongodb://127.0.0.1:27017"), Database: "trickle", Timeout: 5 * time.Second}
+	c.Redis = Redis{KeyPrefix: "trickle:", Timeout: time.Second}
+	c.Password = Password{Params: password.DefaultParams()}
+	c.Tokens = Tokens{Issuer: "trickle", Audience: "trickle", TTL: time.Hour}
+	c.Shutdown = 15 * time.Second
+}
+
+// DefaultConnectorTimeout applies when a connector has no timeout.
+const DefaultConnectorTimeout = 5 * time.Second
+
+var connectionName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+
+// Validate implements kitconfig.Validator.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, a := range []struct{ name, addr string }{{"grpc_addr", c.GRPCAddr}, {"http_addr", c.HTTPAddr}, {"ops_addr", c.OpsAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))
+		}
+	}
+	if !c.MongoDB.URI.IsSet() || c.MongoDB.Database == "" {
+		errs = append(errs, errors.New("mongodb: uri and database are required"))
+	}
+	if err := c.Password.Params.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Tokens.TTL <= 0 {
+		errs = append(errs, errors.New("tokens.ttl must be positive"))
+	}
+	if c.Tokens.SigningKeyFile == "" && c.Tokens.DevKeyDir == "" {
+		errs = append(errs, errors.New("tokens: set signing_key_file (production) or dev_key_dir (development)"))
+	}
+	seen := map[string]bool{}
+	for i := range c.Connections {
+		conn := &c.Connections[i]
+		if !connectionName.MatchString(conn.Name) {
+			errs = append(errs, fmt.Errorf("connections[%d]: name %q must match %s", i, conn.Name, connectionName))
+			continue
+		}
+		if seen[conn.Name] {
+			errs = append(errs, fmt.Errorf("connection %q is defined twice", conn.Name))
+		}
+		seen[conn.Name] = true
+		if conn.Connector.Timeout == 0 {
+			conn.Connector.Timeout = DefaultConnectorTimeout
+		}
+		if conn.ImportMode && conn.LegacyEnabled {
+			if conn.Connector.Address == "" {
+				errs = append(errs, fmt.Errorf("connection %q: connector.address is required while the legacy store is enabled", conn.Name))
+			}
+			t := conn.Connector.TLS
+			if !t.Insecure && t.CAFile == "" && t.CertFile == "" {
+				errs = append(errs, fmt.Errorf("connection %q: connector.tls: set ca_file (and cert_file/key_file for mTLS), or insecure: true for plaintext on loopback", conn.Name))
+			}
+			if (t.CertFile == "") != (t.KeyFile == "") {
+				errs = append(errs, fmt.Errorf("connection %q: connector.tls: cert_file and key_file go together", conn.Name))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Load reads and validates the file.
+func Load(path string) (*Config, error) {
+	var c Config
+	if err := kitconfig.Load(path, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Connection returns the named connection or false.
+func (c *Config) Connection(name string) (*Connection, bool) {
+	for i := range c.Connections {
+		if c.Connections[i].Name == name {
+			return &c.Connections[i], true
+		}
+	}
+	return nil, false
+}

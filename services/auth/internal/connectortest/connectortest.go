@@ -1,0 +1,163 @@
+// Package connectortest is a real gRPC LegacyConnector for the auth
+// service's tests: an in-memory legacy store whose users, latency, failures
+// and call counts the test controls.
+package connectortest
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
+)
+
+// User is a legacy user and its plain password.
+type User struct {
+	Password string
+	Profile  *connectorv1.LegacyProfile
+}
+
+// Server is the fake legacy store served over gRPC on loopback.
+type Server struct {
+	connectorv1.UnimplementedLegacyConnectorServer
+
+	Addr string
+
+	LoginCalls   atomic.Int64
+	GetUserCalls atomic.Int64
+	CountCalls   atomic.Int64
+
+	mu       sync.Mutex
+	users    map[string]*User // by lowercased email and username
+	count    int64
+	delay    time.Duration
+	failing  bool
+	inflight atomic.Int64
+	maxSeen  atomic.Int64
+
+	srv *grpc.Server
+	lis net.Listener
+}
+
+// Start serves an empty store until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Addr: lis.Addr().String(), users: map[string]*User{}, srv: grpc.NewServer(), lis: lis}
+	connectorv1.RegisterLegacyConnectorServer(s.srv, s)
+	go func() { _ = s.srv.Serve(lis) }()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Stop kills the server: in-flight calls fail, new ones cannot connect.
+func (s *Server) Stop() { s.srv.Stop() }
+
+// Add puts a user into the legacy store.
+func (s *Server) Add(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := u.Profile.GetEmail(); e != "" {
+		s.users[strings.ToLower(e)] = &u
+	}
+	if n := u.Profile.GetUsername(); n != "" {
+		s.users[strings.ToLower(n)] = &u
+	}
+	s.count++
+}
+
+// SetDelay makes every call take at least d (a slow legacy store).
+func (s *Server) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
+
+// SetFailing makes every call answer UNAVAILABLE (legacy DB down).
+func (s *Server) SetFailing(f bool) { s.mu.Lock(); s.failing = f; s.mu.Unlock() }
+
+// MaxConcurrentLogins is the most Login calls seen in flight at once.
+func (s *Server) MaxConcurrentLogins() int64 { return s.maxSeen.Load() }
+
+func (s *Server) enter(ctx context.Context) (func(), error) {
+	s.mu.Lock()
+	delay, failing := s.delay, s.failing
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}
+	if failing {
+		return nil, status.Error(codes.Unavailable, "legacy database unreachable")
+	}
+	return func() {}, nil
+}
+
+func (s *Server) lookup(identifier string) *User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users[strings.ToLower(strings.TrimSpace(identifier))]
+}
+
+// Login implements LegacyConnectorServer.
+func (s *Server) Login(ctx context.Context, req *connectorv1.LoginRequest) (*connectorv1.LoginResponse, error) {
+	s.LoginCalls.Add(1)
+	n := s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	for {
+		m := s.maxSeen.Load()
+		if n <= m || s.maxSeen.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	done, err := s.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if req.GetIdentifier() == "" {
+		return nil, status.Error(codes.InvalidArgument, "identifier is required")
+	}
+	u := s.lookup(req.GetIdentifier())
+	if u == nil || u.Password != req.GetPassword() {
+		return nil, status.Error(codes.Unauthenticated, "invalid credentials")
+	}
+	return &connectorv1.LoginResponse{Profile: proto.Clone(u.Profile).(*connectorv1.LegacyProfile)}, nil
+}
+
+// GetUser implements LegacyConnectorServer.
+func (s *Server) GetUser(ctx context.Context, req *connectorv1.GetUserRequest) (*connectorv1.GetUserResponse, error) {
+	s.GetUserCalls.Add(1)
+	if _, err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	u := s.lookup(req.GetIdentifier())
+	if u == nil {
+		return nil, status.Error(codes.NotFound, "user not found")
+	}
+	p := proto.Clone(u.Profile).(*connectorv1.LegacyProfile)
+	p.PasswordHash = nil
+	return &connectorv1.GetUserResponse{Profile: p}, nil
+}
+
+// CountUsers implements LegacyConnectorServer.
+func (s *Server) CountUsers(ctx context.Context, _ *connectorv1.CountUsersRequest) (*connectorv1.CountUsersResponse, error) {
+	s.CountCalls.Add(1)
+	if _, err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &connectorv1.CountUsersResponse{Count: s.count}, nil
+}

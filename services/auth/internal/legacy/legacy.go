@@ -1,0 +1,182 @@
+// Package legacy is the auth service's client of a connector
+// (trickle.connector.v1.LegacyConnector). It turns the connector's status
+// codes into the few outcomes the login flow acts on.
+package legacy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
+	"github.com/trickle-auth/trickle/services/auth/internal/config"
+)
+
+// Outcomes other than success.
+var (
+	// ErrRejected: wrong password or unknown user (Login).
+	ErrRejected = errors.New("legacy: credentials rejected")
+	// ErrNotFound: no such user (GetUser).
+	ErrNotFound = errors.New("legacy: user not found")
+	// ErrUnavailable: the connector or its store failed or timed out. The
+	// caller must write nothing.
+	ErrUnavailable = errors.New("legacy: store unavailable")
+	// ErrUnsupported: the connector does not implement the call.
+	ErrUnsupported = errors.New("legacy: not supported by the connector")
+)
+
+// Connector is what the auth service asks of a legacy store.
+type Connector interface {
+	Login(ctx context.Context, identifier, password string) (*connectorv1.LegacyProfile, error)
+	GetUser(ctx context.Context, identifier string) (*connectorv1.LegacyProfile, error)
+	CountUsers(ctx context.Context) (int64, error)
+}
+
+// Client is a Connector over gRPC with a deadline on every call.
+type Client struct {
+	conn    *grpc.ClientConn
+	rpc     connectorv1.LegacyConnectorClient
+	timeout time.Duration
+}
+
+var _ Connector = (*Client)(nil)
+
+// Dial prepares a client of the connector (the connection is made lazily).
+func Dial(cfg config.Connector) (*Client, error) {
+	var opts []grpc.DialOption
+	secure := !cfg.TLS.Insecure
+	if secure {
+		tc, err := clientTLS(cfg.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+	} else {
+		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	if cfg.Token.IsSet() {
+		if _, err := cfg.Token.Value(); err != nil {
+			return nil, fmt.Errorf("connector token: %w", err)
+		}
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer{token: cfg.Token.Value, secure: secure}))
+	}
+	conn, err := grpc.NewClient(cfg.Address, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: %w", cfg.Address, err)
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = config.DefaultConnectorTimeout
+	}
+	return &Client{conn: conn, rpc: connectorv1.NewLegacyConnectorClient(conn), timeout: timeout}, nil
+}
+
+// Timeout is the deadline of each call.
+func (c *Client) Timeout() time.Duration { return c.timeout }
+
+// Close closes the gRPC connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Login implements Connector.
+func (c *Client) Login(ctx context.Context, identifier, password string) (*connectorv1.LegacyProfile, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	resp, err := c.rpc.Login(ctx, &connectorv1.LoginRequest{Identifier: identifier, Password: password})
+	if err != nil {
+		return nil, classify(err, ErrRejected)
+	}
+	if resp.GetProfile() == nil {
+		return nil, fmt.Errorf("%w: login answered without a profile", ErrUnavailable)
+	}
+	return resp.GetProfile(), nil
+}
+
+// GetUser implements Connector.
+func (c *Client) GetUser(ctx context.Context, identifier string) (*connectorv1.LegacyProfile, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	resp, err := c.rpc.GetUser(ctx, &connectorv1.GetUserRequest{Identifier: identifier})
+	if err != nil {
+		return nil, classify(err, ErrNotFound)
+	}
+	if resp.GetProfile() == nil {
+		return nil, fmt.Errorf("%w: get user answered without a profile", ErrUnavailable)
+	}
+	return resp.GetProfile(), nil
+}
+
+// CountUsers implements Connector.
+func (c *Client) CountUsers(ctx context.Context) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	resp, err := c.rpc.CountUsers(ctx, &connectorv1.CountUsersRequest{})
+	if err != nil {
+		return 0, classify(err, ErrNotFound)
+	}
+	return resp.GetCount(), nil
+}
+
+// classify maps a connector status to an outcome. "No" answers become
+// refusal; everything else (the store or connector failing, timeouts, our
+// own context ending) means unavailable, so nothing gets written.
+func classify(err error, refusal error) error {
+	st, _ := status.FromError(err)
+	switch st.Code() {
+	case codes.Unauthenticated, codes.NotFound, codes.InvalidArgument:
+		return fmt.Errorf("%w (%s)", refusal, st.Code())
+	case codes.Unimplemented:
+		return ErrUnsupported
+	default:
+		return fmt.Errorf("%w: %s: %s", ErrUnavailable, st.Code(), st.Message())
+	}
+}
+
+func clientTLS(t config.ClientTLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("connector ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("connector ca_file %s: no certificates", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("connector client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// bearer sends the connector token, read on every call so a rotated secret
+// file is picked up.
+type bearer struct {
+	token  func() (string, error)
+	secure bool
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	tok, err := b.token()
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, "connector token unavailable")
+	}
+	return map[string]string{"authorization": "Bearer " + tok}, nil
+}
+
+func (b bearer) RequireTransportSecurity() bool { return b.secure }

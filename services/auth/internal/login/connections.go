@@ -1,0 +1,83 @@
+package login
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/trickle-auth/trickle/services/auth/internal/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
+)
+
+// Connection is a configured connection with its connector client.
+type Connection struct {
+	config.Connection
+	// Legacy is nil when the legacy store is switched off.
+	Legacy legacy.Connector
+	// LockTTL bounds how long one replica may hold the migration lock: above
+	// the connector deadline plus hashing and the insert.
+	LockTTL time.Duration
+}
+
+// UsesLegacy reports whether unknown users are looked up in the legacy
+// store: import mode on and the legacy store not cut over.
+func (c *Connection) UsesLegacy() bool {
+	return c.ImportMode && c.LegacyEnabled && c.Legacy != nil
+}
+
+// Connections is the set of configured connections. It is swapped whole on
+// a configuration reload, so a login sees one consistent version.
+type Connections struct {
+	byName map[string]*Connection
+}
+
+// NewConnections builds the set; dial creates a connector client for each
+// connection whose legacy store is in use.
+func NewConnections(cfgs []config.Connection, dial func(config.Connector) (legacy.Connector, error)) (*Connections, error) {
+	cs := &Connections{byName: make(map[string]*Connection, len(cfgs))}
+	for _, c := range cfgs {
+		conn := &Connection{Connection: c, LockTTL: c.Connector.Timeout + 5*time.Second}
+		if c.ImportMode && c.LegacyEnabled {
+			l, err := dial(c.Connector)
+			if err != nil {
+				return nil, fmt.Errorf("connection %q: %w", c.Name, err)
+			}
+			conn.Legacy = l
+		}
+		cs.byName[c.Name] = conn
+	}
+	return cs, nil
+}
+
+// Get returns the named connection.
+func (cs *Connections) Get(name string) (*Connection, bool) {
+	c, ok := cs.byName[name]
+	return c, ok
+}
+
+// All returns every connection (for status and management).
+func (cs *Connections) All() []*Connection {
+	out := make([]*Connection, 0, len(cs.byName))
+	for _, c := range cs.byName {
+		out = append(out, c)
+	}
+	return out
+}
+
+// ConnectionSource hands out the current connection set.
+type ConnectionSource struct {
+	cur atomic.Pointer[Connections]
+}
+
+// NewConnectionSource starts with cs.
+func NewConnectionSource(cs *Connections) *ConnectionSource {
+	s := &ConnectionSource{}
+	s.cur.Store(cs)
+	return s
+}
+
+// Current returns the set in force.
+func (s *ConnectionSource) Current() *Connections { return s.cur.Load() }
+
+// Swap installs a new set and returns the old one.
+func (s *ConnectionSource) Swap(cs *Connections) *Connections { return s.cur.Swap(cs) }

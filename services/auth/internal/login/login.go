@@ -1,0 +1,372 @@
+// Package login is the heart of Trickle: a login either verifies a migrated
+// user locally or, for a user not migrated yet, asks the legacy store once
+// and copies the user into the store, whole, with a fresh password hash.
+// See ARCHITECTURE.md for the flow and invariants I1–I7.
+package login
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
+	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
+	"github.com/trickle-auth/trickle/services/auth/internal/lock"
+	"github.com/trickle-auth/trickle/services/auth/internal/password"
+	"github.com/trickle-auth/trickle/services/auth/internal/store"
+)
+
+// Result of a successful login.
+type Result struct {
+	User *store.User
+	// Migrated is true on the one login that copied the user.
+	Migrated bool
+}
+
+// Service runs logins.
+type Service struct {
+	store   store.Store
+	locker  lock.Locker // nil: no cross-replica lock
+	hasher  *password.Hasher
+	legacyH *legacyhash.Verifier // verifies bulk-imported legacy hashes
+	conns   *ConnectionSource
+	metrics *Metrics
+	log     *slog.Logger
+	now     func() time.Time
+
+	flight    singleflight.Group
+	flightKey []byte // keys singleflight by password without keeping it
+}
+
+// Deps are what a Service is built from.
+type Deps struct {
+	Store          store.Store
+	Locker         lock.Locker
+	Hasher         *password.Hasher
+	LegacyVerifier *legacyhash.Verifier
+	Connections    *ConnectionSource
+	Metrics        *Metrics
+	Logger         *slog.Logger
+}
+
+// New returns a login service.
+func New(d Deps) *Service {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(nil)
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Service{
+		store: d.Store, locker: d.Locker, hasher: d.Hasher, legacyH: d.LegacyVerifier,
+		conns: d.Connections, metrics: d.Metrics, log: d.Logger, now: time.Now, flightKey: key,
+	}
+}
+
+// Connections returns the connection set in force.
+func (s *Service) Connections() *Connections { return s.conns.Current() }
+
+// Login authenticates identifier/password on the named connection.
+func (s *Service) Login(ctx context.Context, connection, identifier, pw string) (*Result, error) {
+	if err := ValidateCredentials(connection, identifier, pw); err != nil {
+		return nil, err
+	}
+	conn, ok := s.conns.Current().Get(connection)
+	if !ok {
+		return nil, apperr.New(apperr.InvalidArgument, "unknown connection %q", connection)
+	}
+	ident := store.Normalize(identifier)
+	res, outcome, err := s.login(ctx, conn, ident, pw)
+	s.metrics.Logins.WithLabelValues(conn.Name, outcome).Inc()
+	return res, err
+}
+
+func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
+	u, err := s.store.FindByIdentifier(ctx, conn.Name, ident)
+	switch {
+	case err == nil:
+		return s.verifyLocal(ctx, conn, u, pw)
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
+	}
+	if !conn.UsesLegacy() {
+		s.hasher.DummyVerify(ctx, pw)
+		return nil, OutcomeInvalid, apperr.ErrInvalidCredentials
+	}
+	return s.migrateShared(ctx, conn, ident, pw)
+}
+
+// flightResult is shared by the logins singleflight collapsed together.
+type flightResult struct {
+	res     *Result
+	outcome string
+	claimed atomic.Bool // the first caller to claim reports migrated: true
+}
+
+// migrateShared collapses identical concurrent first logins in this process
+// (same connection, identifier and password) into one migration.
+func (s *Service) migrateShared(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
+	mac := hmac.New(sha256.New, s.flightKey)
+	mac.Write([]byte(pw))
+	key := conn.Name + "\x00" + ident + "\x00" + hex.EncodeToString(mac.Sum(nil))
+
+	ch := s.flight.DoChan(key, func() (any, error) {
+		// The migration outlives a caller that gives up: others may share
+		// it, and finishing it is harmless.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*conn.LockTTL+conn.Connector.Timeout)
+		defer cancel()
+		res, outcome, err := s.migrate(mctx, conn, ident, pw)
+		return &flightResult{res: res, outcome: outcome}, err
+	})
+	select {
+	case <-ctx.Done():
+		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, ctx.Err(), "login timed out")
+	case r := <-ch:
+		fr := r.Val.(*flightResult)
+		if r.Err != nil {
+			return nil, fr.outcome, r.Err
+		}
+		res := *fr.res
+		res.Migrated = res.Migrated && fr.claimed.CompareAndSwap(false, true)
+		return &res, fr.outcome, nil
+	}
+}
+
+// migrate runs the cross-replica part: take the lock, read the store again,
+// ask the legacy store, insert the whole user.
+func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
+	lease, u, err := s.acquire(ctx, conn, ident)
+	if err != nil {
+		return nil, OutcomeError, err
+	}
+	if u != nil { // another login finished the migration while we waited
+		return s.verifyLocal(ctx, conn, u, pw)
+	}
+	if lease != nil {
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			if err := lease.Release(rctx); err != nil {
+				s.log.Warn("release migration lock", "connection", conn.Name, "err", err)
+			}
+		}()
+		// Read again: another replica may have finished just before we
+		// took the lock.
+		u, err := s.store.FindByIdentifier(ctx, conn.Name, ident)
+		if err == nil {
+			return s.verifyLocal(ctx, conn, u, pw)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
+		}
+	}
+
+	start := time.Now()
+	profile, err := conn.Legacy.Login(ctx, ident, pw)
+	s.observeLegacy(conn, "Login", start, err)
+	switch {
+	case errors.Is(err, legacy.ErrRejected):
+		return nil, OutcomeLegacyRefused, apperr.ErrInvalidCredentials
+	case err != nil:
+		s.log.Warn("legacy login unavailable", "connection", conn.Name, "err", err)
+		return nil, OutcomeLegacyUnavailable, apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
+	}
+
+	user, err := UserFromProfile(conn, profile, store.OriginMigratedOnLogin, s.now())
+	if err != nil {
+		s.log.Warn("legacy profile refused", "connection", conn.Name, "legacy_id", profile.GetLegacyId(), "reason", apperr.Message(err))
+		return nil, OutcomeRejectedProfile, err
+	}
+	user.PasswordHash, err = s.newHash(ctx, profile, pw)
+	if err != nil {
+		return nil, OutcomeError, err
+	}
+	if err := s.store.Create(ctx, user); err != nil {
+		return s.afterCreateFailed(ctx, conn, user, pw, err)
+	}
+	s.metrics.Migrations.WithLabelValues(conn.Name, "login").Inc()
+	s.recordLogin(ctx, user)
+	s.log.Info("user migrated", "connection", conn.Name, "user_id", user.ID, "legacy_id", user.LegacyID)
+	return &Result{User: user, Migrated: true}, OutcomeMigrated, nil
+}
+
+// afterCreateFailed handles a failed insert. A duplicate of the same legacy
+// user means another login won the race: verify against its document. A
+// duplicate of someone else is a profile the operator must fix.
+func (s *Service) afterCreateFailed(ctx context.Context, conn *Connection, user *store.User, pw string, err error) (*Result, string, error) {
+	var dup *store.DuplicateError
+	if !errors.As(err, &dup) {
+		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
+	}
+	key := user.Email
+	if dup.Field == "username" {
+		key = user.Username
+	}
+	existing, ferr := s.store.FindByIdentifier(ctx, conn.Name, key)
+	if ferr != nil {
+		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, ferr, "user store unavailable")
+	}
+	if existing.LegacyID != "" && existing.LegacyID == user.LegacyID {
+		return s.verifyLocal(ctx, conn, existing, pw)
+	}
+	s.log.Warn("legacy profile collides with another user", "connection", conn.Name, "legacy_id", user.LegacyID, "field", dup.Field, "other_user_id", existing.ID)
+	return nil, OutcomeRejectedProfile, apperr.New(apperr.FailedPrecondition,
+		"legacy user %s cannot be migrated: its %s is already used by another user of connection %q", user.LegacyID, dup.Field, conn.Name)
+}
+
+// acquire takes the migration lock. It returns (lease, nil) when held,
+// (nil, user) when the user appeared in the store while waiting, and
+// (nil, nil) when the lock backend is down (migrate without it: the unique
+// indexes still hold I1).
+func (s *Service) acquire(ctx context.Context, conn *Connection, ident string) (lock.Lease, *store.User, error) {
+	if s.locker == nil {
+		return nil, nil, nil
+	}
+	key := conn.Name + ":" + ident
+	backoff := 10 * time.Millisecond
+	waited := false
+	for {
+		lease, err := s.locker.TryAcquire(ctx, key, conn.LockTTL)
+		switch {
+		case err == nil:
+			return lease, nil, nil
+		case !errors.Is(err, lock.ErrBusy):
+			if ctx.Err() != nil {
+				return nil, nil, apperr.Wrap(apperr.Unavailable, ctx.Err(), "login timed out")
+			}
+			s.metrics.LockUnavailable.WithLabelValues(conn.Name).Inc()
+			s.log.Warn("migration lock unavailable, migrating without it", "connection", conn.Name, "err", err)
+			return nil, nil, nil
+		}
+		if !waited {
+			waited = true
+			s.metrics.LockWaits.WithLabelValues(conn.Name).Inc()
+		}
+		// Someone else is migrating this identifier: wait, then see whether
+		// they finished. If they failed (wrong password), try ourselves.
+		jitter := time.Duration(mrand.Int64N(int64(backoff)/2 + 1))
+		select {
+		case <-ctx.Done():
+			return nil, nil, apperr.Wrap(apperr.Unavailable, ctx.Err(), "timed out waiting for a concurrent migration")
+		case <-time.After(backoff + jitter):
+		}
+		backoff = min(backoff*2, 250*time.Millisecond)
+		u, err := s.store.FindByIdentifier(ctx, conn.Name, ident)
+		if err == nil {
+			return nil, u, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
+		}
+	}
+}
+
+// newHash returns the hash to store: the legacy hash itself when it already
+// meets the policy (no second hashing), otherwise a fresh argon2id hash.
+func (s *Service) newHash(ctx context.Context, p *connectorv1.LegacyProfile, pw string) (string, error) {
+	if h := p.GetPasswordHash(); h != nil && h.GetHash() != "" && s.hasher.MeetsPolicy(h.GetHash()) {
+		return h.GetHash(), nil
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return "", apperr.Wrap(apperr.Unavailable, err, "could not hash the password")
+	}
+	return hash, nil
+}
+
+// verifyLocal checks the password against the stored user, rehashing when
+// the stored hash is weaker than the policy.
+func (s *Service) verifyLocal(ctx context.Context, conn *Connection, u *store.User, pw string) (*Result, string, error) {
+	ok, rehash, err := s.verifyHash(ctx, u.PasswordHash, pw)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "login timed out")
+		}
+		s.log.Error("stored password hash unusable", "connection", conn.Name, "user_id", u.ID, "err", err)
+		return nil, OutcomeError, apperr.ErrInvalidCredentials
+	}
+	if !ok {
+		return nil, OutcomeInvalid, apperr.ErrInvalidCredentials
+	}
+	if u.Blocked {
+		return nil, OutcomeBlocked, apperr.New(apperr.PermissionDenied, "user is blocked")
+	}
+	if rehash {
+		s.rehash(ctx, conn, u, pw)
+	}
+	s.recordLogin(ctx, u)
+	return &Result{User: u}, OutcomeLocal, nil
+}
+
+// verifyHash verifies with the service's hasher, and with the legacy
+// verifiers for bulk-imported hashes (always rehashed after a success).
+func (s *Service) verifyHash(ctx context.Context, encoded, pw string) (ok, rehash bool, err error) {
+	ok, rehash, err = s.hasher.Verify(ctx, pw, encoded)
+	if err == nil || s.legacyH == nil || !(errors.Is(err, password.ErrUnsupported) || errors.Is(err, password.ErrMalformed)) {
+		return ok, rehash, err
+	}
+	// Same cost as a real verify whatever the legacy format, for I7.
+	s.hasher.DummyVerify(ctx, pw)
+	switch lerr := s.legacyH.Verify(pw, legacyhash.Hash{Value: encoded}); {
+	case lerr == nil:
+		return true, true, nil
+	case errors.Is(lerr, legacyhash.ErrMismatch):
+		return false, false, nil
+	default:
+		return false, false, lerr
+	}
+}
+
+func (s *Service) rehash(ctx context.Context, conn *Connection, u *store.User, pw string) {
+	fresh, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		s.log.Warn("rehash failed", "connection", conn.Name, "user_id", u.ID, "err", err)
+		return
+	}
+	// Conditional: a concurrent password reset wins over a rehash.
+	if err := s.store.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, fresh); err != nil {
+		if !errors.Is(err, store.ErrConflict) {
+			s.log.Warn("rehash not stored", "connection", conn.Name, "user_id", u.ID, "err", err)
+		}
+		return
+	}
+	u.PasswordHash = fresh
+	s.metrics.Rehashes.WithLabelValues(conn.Name).Inc()
+}
+
+func (s *Service) recordLogin(ctx context.Context, u *store.User) {
+	at := s.now().UTC().Truncate(time.Millisecond)
+	if err := s.store.RecordLogin(ctx, u.ID, at); err != nil {
+		// The login itself succeeded; a missed counter is not worth failing it.
+		s.log.Warn("record login", "user_id", u.ID, "err", err)
+		return
+	}
+	u.LoginsCount++
+	u.LastLoginAt = at
+}
+
+func (s *Service) observeLegacy(conn *Connection, method string, start time.Time, err error) {
+	result := "ok"
+	switch {
+	case errors.Is(err, legacy.ErrRejected), errors.Is(err, legacy.ErrNotFound):
+		result = "refused"
+	case err != nil:
+		result = "unavailable"
+	}
+	s.metrics.LegacyLatency.WithLabelValues(conn.Name, method, result).Observe(time.Since(start).Seconds())
+}

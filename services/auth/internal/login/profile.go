@@ -1,0 +1,106 @@
+package login
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
+	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/store"
+)
+
+// Input limits. Passwords are never trimmed or truncated.
+const (
+	MaxPasswordBytes   = 1024
+	MaxIdentifierBytes = 320 // the longest valid email address
+	MaxProfileField    = 2048
+)
+
+// ValidateCredentials checks a login request before any work is done.
+func ValidateCredentials(connection, identifier, pw string) error {
+	switch {
+	case connection == "":
+		return apperr.New(apperr.InvalidArgument, "connection is required")
+	case strings.TrimSpace(identifier) == "":
+		return apperr.New(apperr.InvalidArgument, "identifier is required")
+	case len(identifier) > MaxIdentifierBytes:
+		return apperr.New(apperr.InvalidArgument, "identifier is longer than %d bytes", MaxIdentifierBytes)
+	case !cleanText(identifier):
+		return apperr.New(apperr.InvalidArgument, "identifier contains invalid characters")
+	case pw == "":
+		return apperr.New(apperr.InvalidArgument, "password is required")
+	case len(pw) > MaxPasswordBytes:
+		return apperr.New(apperr.InvalidArgument, "password is longer than %d bytes", MaxPasswordBytes)
+	case !utf8.ValidString(pw) || strings.ContainsRune(pw, 0):
+		return apperr.New(apperr.InvalidArgument, "password contains invalid characters")
+	}
+	return nil
+}
+
+// cleanText: valid UTF-8 without control characters.
+func cleanText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidEmail reports whether s is a bare, well-formed address.
+func ValidEmail(s string) bool {
+	if len(s) > MaxIdentifierBytes || !cleanText(s) {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+// ValidUsername: 1–128 bytes of printable text without '@' (so it can never
+// be mistaken for an email) and without spaces.
+func ValidUsername(s string) bool {
+	return s != "" && len(s) <= 128 && cleanText(s) && !strings.ContainsAny(s, "@ \t")
+}
+
+// UserFromProfile turns a legacy profile into a store user, validated like
+// Auth0's strategy_version 2: an email that is present and well-formed, a
+// username when the connection requires one. A profile that fails is a
+// FAILED_PRECONDITION with a reason the operator can act on.
+func UserFromProfile(conn *Connection, p *connectorv1.LegacyProfile, origin store.Origin, now time.Time) (*store.User, error) {
+	id := p.GetLegacyId()
+	if id == "" {
+		return nil, apperr.New(apperr.FailedPrecondition, "legacy profile has no legacy_id; the connector must return the user's primary key")
+	}
+	email := store.Normalize(p.GetEmail())
+	switch {
+	case email == "":
+		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has no email; fix the user in the legacy store or the connector's mapping", id)
+	case !ValidEmail(email):
+		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has a malformed email; fix it in the legacy store", id)
+	}
+	username := store.Normalize(p.GetUsername())
+	switch {
+	case username == "" && conn.RequiresUsername:
+		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has no username and connection %q requires one", id, conn.Name)
+	case username != "" && !ValidUsername(username):
+		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has an invalid username (1-128 characters, no '@' or spaces)", id)
+	}
+	for _, f := range []string{p.GetName(), p.GetGivenName(), p.GetFamilyName(), p.GetNickname(), p.GetPicture(), p.GetPhoneNumber()} {
+		if len(f) > MaxProfileField || !utf8.ValidString(f) {
+			return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has a profile field that is too long or not UTF-8", id)
+		}
+	}
+	now = now.UTC().Truncate(time.Millisecond)
+	return &store.User{
+		Connection: conn.Name, Email: email, EmailVerified: p.GetEmailVerified(), Username: username,
+		Name: p.GetName(), GivenName: p.GetGivenName(), FamilyName: p.GetFamilyName(), Nickname: p.GetNickname(),
+		Picture: p.GetPicture(), PhoneNumber: p.GetPhoneNumber(),
+		UserMetadata: p.GetUserMetadata().AsMap(), AppMetadata: p.GetAppMetadata().AsMap(),
+		LegacyID: id, Origin: origin, CreatedAt: now, UpdatedAt: now, MigratedAt: now,
+	}, nil
+}
