@@ -208,3 +208,29 @@ func (c Config) resolve(d Dialect) (Config, error) {
 	}
 	return out, nil
 }
+
+// BuildQueries returns a preset's queries as the dialect will run them
+// (placeholders bound), for review and tests.
+func BuildQueries(d Dialect, preset string) (Queries, error) {
+	rc, err := Config{Preset: preset}.resolve(d)
+	if err != nil {
+		return Queries{}, err
+	}
+	var out Queries
+	for _, q := range []struct {
+		src    string
+		dst    *string
+		params []string
+	}{
+		{rc.Queries.User, &out.User, []string{paramIdentifier}},
+		{rc.Queries.Count, &out.Count, nil},
+		{rc.Queries.List, &out.List, []string{paramAfter, paramLimit}},
+	} {
+		b, err := bind(d, q.src, q.params...)
+		if err != nil {
+			return Queries{}, err
+		}
+		*q.dst = b.sql
+	}
+	return out, nil
+}
