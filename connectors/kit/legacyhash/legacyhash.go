@@ -8,6 +8,16 @@
 // wrong password, and an error wrapping [ErrUnknownFormat] or [ErrMalformed]
 // otherwise. Errors never contain the password, the hash or the salt.
 //
+// Formats: bcrypt; argon2id/argon2i and scrypt (PHC strings, passlib's
+// form too); PBKDF2 ($pbkdf2-sha256$ … as passlib or PHC writes it);
+// Django (pbkdf2_sha256, pbkdf2_sha1, bcrypt_sha256, bcrypt, argon2,
+// scrypt, sha1, md5); phpass ($P$ WordPress, $H$ phpBB) and WordPress 6.8
+// $wp$2y$; Drupal 7 $S$ and U$S$; ASP.NET Core Identity v2/v3; ASP.NET
+// Membership SHA1/SHA256/clear; crypt(3) $1$, $5$, $6$; LDAP {SHA},
+// {SSHA}, {SSHA256}, {SSHA512}, {CRYPT}; salted md5/sha1/sha256/sha512
+// (SaltedConfig); Firebase scrypt (FirebaseConfig). See the Format*
+// constants.
+//
 // Every parser bounds the work a hash may ask for (bcrypt cost, PBKDF2
 // iterations, argon2 memory, scrypt N …): a hostile hash with absurd
 // parameters is refused with [ErrMalformed] instead of tying up the CPU or
