@@ -11,6 +11,7 @@ import (
 	"time"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
+	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 )
 
@@ -21,19 +22,13 @@ type Config struct {
 	HTTPAddr string `yaml:"http_addr"`
 	OpsAddr  string `yaml:"ops_addr"`
 
-	Log         Log           `yaml:"log"`
-	MongoDB     MongoDB       `yaml:"mongodb"`
-	Redis       Redis         `yaml:"redis"`
-	Password    Password      `yaml:"password"`
-	Tokens      Tokens        `yaml:"tokens"`
-	Connections []Connection  `yaml:"connections"`
-	Shutdown    time.Duration `yaml:"shutdown_timeout"`
-}
-
-// Log configures slog.
-type Log struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // json or text
+	Log         kitserver.LogConfig `yaml:"log"`
+	MongoDB     MongoDB             `yaml:"mongodb"`
+	Redis       Redis               `yaml:"redis"`
+	Password    Password            `yaml:"password"`
+	Tokens      Tokens              `yaml:"tokens"`
+	Connections []Connection        `yaml:"connections"`
+	Shutdown    time.Duration       `yaml:"shutdown_timeout"`
 }
 
 // MongoDB is the user store.
@@ -112,7 +107,7 @@ func (c *Config) SetDefaults() {
 	c.GRPCAddr = "127.0.0.1:7400"
 	c.HTTPAddr = "127.0.0.1:7401"
 	c.OpsAddr = "127.0.0.1:7402"
-	c.Log = Log{Level: "info", Format: "json"}
+	c.Log = kitserver.LogConfig{Level: "info", Format: "json"}
 	c.MongoDB = MongoDB{URI: kitconfig.SecretLiteral("mongodb://127.0.0.1:27017"), Database: "trickle", Timeout: 5 * time.Second}
 	c.Redis = Redis{KeyPrefix: "trickle:", Timeout: time.Second}
 	c.Password = Password{Params: password.DefaultParams()}

@@ -1,0 +1,103 @@
+// Package api is the gRPC face of the auth service: the AuthService and
+// ManagementService handlers, and the interceptors every call goes through
+// (request ids, logging, recovery, and the one place where domain errors
+// become gRPC status codes).
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+)
+
+var kindCodes = map[apperr.Kind]codes.Code{
+	apperr.Internal:           codes.Internal,
+	apperr.InvalidArgument:    codes.InvalidArgument,
+	apperr.Unauthenticated:    codes.Unauthenticated,
+	apperr.PermissionDenied:   codes.PermissionDenied,
+	apperr.NotFound:           codes.NotFound,
+	apperr.AlreadyExists:      codes.AlreadyExists,
+	apperr.FailedPrecondition: codes.FailedPrecondition,
+	apperr.ResourceExhausted:  codes.ResourceExhausted,
+	apperr.Unavailable:        codes.Unavailable,
+}
+
+// ToStatus maps a handler error to the status the caller sees. Only the
+// domain error's caller-safe message leaves the service.
+func ToStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err // already a status (e.g. from an interceptor)
+	}
+	if errors.Is(err, context.Canceled) && apperr.KindOf(err) == apperr.Internal {
+		return status.Error(codes.Canceled, "request canceled")
+	}
+	if errors.Is(err, context.DeadlineExceeded) && apperr.KindOf(err) == apperr.Internal {
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	return status.Error(kindCodes[apperr.KindOf(err)], apperr.Message(err))
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the request id of the call.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+const requestIDHeader = "x-request-id"
+
+func requestID(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(requestIDHeader); len(v) > 0 && len(v[0]) > 0 && len(v[0]) <= 64 {
+			return v[0]
+		}
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// UnaryInterceptor assigns a request id, recovers panics, maps errors to
+// status codes and logs each call. Requests are never logged: they carry
+// passwords.
+func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		id := requestID(ctx)
+		ctx = context.WithValue(ctx, requestIDKey{}, id)
+		_ = grpc.SetHeader(ctx, metadata.Pairs(requestIDHeader, id))
+		start := time.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in handler", "method", info.FullMethod, "request_id", id, "panic", r, "stack", string(debug.Stack()))
+				err = apperr.New(apperr.Internal, "internal error")
+				resp = nil
+			}
+			level := slog.LevelInfo
+			if apperr.KindOf(err) == apperr.Internal && err != nil {
+				level = slog.LevelError
+			}
+			attrs := []any{"method", info.FullMethod, "request_id", id, "duration_ms", time.Since(start).Milliseconds()}
+			if err != nil {
+				attrs = append(attrs, "code", kindCodes[apperr.KindOf(err)].String(), "err", err)
+			}
+			log.Log(ctx, level, "rpc", attrs...)
+			err = ToStatus(err)
+		}()
+		return handler(ctx, req)
+	}
+}

@@ -1,0 +1,265 @@
+// Package server wires the auth service together from its configuration
+// and runs its three listeners: gRPC, REST (grpc-gateway, plus the JWKS)
+// and ops (/metrics, /healthz, /readyz). Start-up and shutdown live here
+// and nowhere else.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
+	"github.com/trickle-auth/trickle/services/auth/internal/api"
+	"github.com/trickle-auth/trickle/services/auth/internal/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
+	"github.com/trickle-auth/trickle/services/auth/internal/lock"
+	"github.com/trickle-auth/trickle/services/auth/internal/login"
+	"github.com/trickle-auth/trickle/services/auth/internal/password"
+	"github.com/trickle-auth/trickle/services/auth/internal/store/mongostore"
+	"github.com/trickle-auth/trickle/services/auth/internal/token"
+)
+
+// Request size limits: a login is a few hundred bytes; metadata updates
+// are the largest legitimate bodies.
+const (
+	maxMessageBytes = 1 << 20
+	maxBodyBytes    = 1 << 20
+)
+
+// Server is a running auth service.
+type Server struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	mongo  *mongo.Client
+	redis  *redis.Client
+	store  *mongostore.Store
+	logins *login.Service
+	tokens *token.Issuer
+	health *health.Server
+
+	grpcSrv                  *grpc.Server
+	httpSrv, opsSrv          *http.Server
+	grpcLis, httpLis, opsLis net.Listener
+	gatewayConn              *grpc.ClientConn
+	closers                  []func()
+}
+
+// New connects to the stores, builds the services and binds the listeners.
+// Nothing is served until Run.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	uri, err := cfg.MongoDB.URI.Value()
+	if err != nil {
+		return nil, fmt.Errorf("mongodb.uri: %w", err)
+	}
+	s.mongo, err = mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(cfg.MongoDB.Timeout))
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: %w", err)
+	}
+	s.closers = append(s.closers, func() { _ = s.mongo.Disconnect(context.Background()) })
+	s.store, err = mongostore.New(ctx, s.mongo.Database(cfg.MongoDB.Database))
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: %w", err)
+	}
+
+	var locker lock.Locker = lock.NewLocal()
+	if cfg.Redis.Addr != "" {
+		opts := &redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, DB: cfg.Redis.DB,
+			DialTimeout: cfg.Redis.Timeout, ReadTimeout: cfg.Redis.Timeout, WriteTimeout: cfg.Redis.Timeout}
+		if cfg.Redis.Password.IsSet() {
+			if opts.Password, err = cfg.Redis.Password.Value(); err != nil {
+				return nil, fmt.Errorf("redis.password: %w", err)
+			}
+		}
+		s.redis = redis.NewClient(opts)
+		s.closers = append(s.closers, func() { _ = s.redis.Close() })
+		locker = lock.NewRedis(s.redis, cfg.Redis.KeyPrefix+"lock:")
+	} else {
+		log.Warn("no redis.addr: using an in-process migration lock; run a single replica only")
+	}
+
+	hasher, err := password.NewHasher(cfg.Password.Params, cfg.Password.MaxConcurrent)
+	if err != nil {
+		return nil, err
+	}
+	legacyVerifier, err := legacyhash.New(legacyhash.Config{})
+	if err != nil {
+		return nil, err
+	}
+	conns, err := login.NewConnections(cfg.Connections, func(c config.Connector) (legacy.Connector, error) {
+		cl, err := legacy.Dial(c)
+		if err == nil {
+			s.closers = append(s.closers, func() { _ = cl.Close() })
+		}
+		return cl, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.logins = login.New(login.Deps{
+		Store: s.store, Locker: locker, Hasher: hasher, LegacyVerifier: legacyVerifier,
+		Connections: login.NewConnectionSource(conns), Metrics: login.NewMetrics(reg), Logger: log,
+	})
+	s.tokens, err = token.NewIssuer(token.Config{
+		Issuer: cfg.Tokens.Issuer, Audience: cfg.Tokens.Audience, TTL: cfg.Tokens.TTL,
+		SigningKeyFile: cfg.Tokens.SigningKeyFile, VerificationKeyFiles: cfg.Tokens.VerificationKeyFiles,
+		DevKeyDir: cfg.Tokens.DevKeyDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// gRPC.
+	s.health = health.NewServer()
+	s.grpcSrv = grpc.NewServer(
+		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.ChainUnaryInterceptor(api.UnaryInterceptor(log)),
+	)
+	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens})
+	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
+	reflection.Register(s.grpcSrv)
+
+	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("grpc_addr: %w", err)
+	}
+	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("http_addr: %w", err)
+	}
+	if s.opsLis, err = net.Listen("tcp", cfg.OpsAddr); err != nil {
+		return nil, fmt.Errorf("ops_addr: %w", err)
+	}
+
+	// REST: the gateway calls our own gRPC listener, so REST requests pass
+	// through the same interceptors as gRPC ones.
+	s.gatewayConn, err = grpc.NewClient(s.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { _ = s.gatewayConn.Close() })
+	gw := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{},
+	}))
+	if err := authv1.RegisterAuthServiceHandler(ctx, gw, s.gatewayConn); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(token.JWKSPath, s.tokens.JWKSHandler())
+	mux.Handle("/", http.MaxBytesHandler(gw, maxBodyBytes))
+	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+
+	ops := http.NewServeMux()
+	ops.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ops.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	ops.HandleFunc("/readyz", s.readyz)
+	s.opsSrv = &http.Server{Handler: ops, ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// GRPCAddr, HTTPAddr and OpsAddr are the bound addresses (useful with
+// port 0).
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// HTTPAddr is the REST listener's address.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// OpsAddr is the ops listener's address.
+func (s *Server) OpsAddr() string { return s.opsLis.Addr().String() }
+
+// Tokens is the token issuer (tests verify tokens with it).
+func (s *Server) Tokens() *token.Issuer { return s.tokens }
+
+// readyz answers 200 only when the user store answers: without it no
+// login can succeed.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("not ready: user store", "err", err)
+		http.Error(w, "user store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Run serves until ctx ends, then stops gracefully within the configured
+// shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.close()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.grpcSrv.Serve(s.grpcLis) })
+	g.Go(func() error { return ignoreClosed(s.httpSrv.Serve(s.httpLis)) })
+	g.Go(func() error { return ignoreClosed(s.opsSrv.Serve(s.opsLis)) })
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.log.Info("auth service started", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "ops", s.OpsAddr(), "connections", len(s.cfg.Connections))
+	g.Go(func() error {
+		<-gctx.Done()
+		s.shutdown()
+		return nil
+	})
+	err := g.Wait()
+	if ctx.Err() != nil && errors.Is(err, grpc.ErrServerStopped) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) shutdown() {
+	s.health.Shutdown() // tell load balancers first
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown)
+	defer cancel()
+	_ = s.httpSrv.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() { s.grpcSrv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.log.Warn("shutdown deadline passed: stopping in-flight calls")
+		s.grpcSrv.Stop()
+	}
+	_ = s.opsSrv.Shutdown(ctx)
+	s.log.Info("auth service stopped")
+}
+
+func (s *Server) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
