@@ -14,8 +14,8 @@ type Metrics struct {
 
 // Login outcomes (the "outcome" label).
 const (
-	OutcomeLocal             = "local"              // migrated user, verified locally
-	OutcomeMigrated          = "migrated"           // first login, copied from the legacy store
+	OutcomeLocal             = "local"    // migrated user, verified locally
+	OutcomeMigrated          = "migrated" // first login, copied from the legacy store
 	OutcomeInvalid           = "invalid_credentials"
 	OutcomeLegacyRefused     = "legacy_refused"     // the legacy store said no
 	OutcomeLegacyUnavailable = "legacy_unavailable" // nothing written
