@@ -32,10 +32,21 @@ func parseProfile(body []byte, resultPath string, m *Mapping) (*connector.Profil
 	}
 	root := gjson.ParseBytes(body)
 	if resultPath != "" {
-		root = root.Get(resultPath)
-		if !root.Exists() || root.Type == gjson.Null {
-			return nil, errNoResult
+		res := root.Get(resultPath)
+		if !res.Exists() || res.Type == gjson.Null {
+			// "Not found" only when the answer has the expected shape
+			// around the result: {"users": []} for users.0, not
+			// {"error": ...} or a bare array for data.user.
+			parent := root
+			if i := lastDot(resultPath); i >= 0 {
+				parent = root.Get(resultPath[:i])
+			}
+			if parent.IsObject() || parent.IsArray() {
+				return nil, errNoResult
+			}
+			return nil, badf("result_path %q: its parent is %s", resultPath, kind(parent))
 		}
+		root = res
 	}
 	if !root.IsObject() {
 		if resultPath == "" {
@@ -174,4 +185,15 @@ func kind(v gjson.Result) string {
 		return "a string"
 	}
 	return "unknown"
+}
+
+// lastDot is the index of the last path separator in a gjson path (a dot
+// not escaped by a backslash), or -1.
+func lastDot(path string) int {
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] == '.' && path[i-1] != '\\' {
+			return i
+		}
+	}
+	return -1
 }
