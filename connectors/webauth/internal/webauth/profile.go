@@ -28,7 +28,7 @@ func badf(format string, a ...any) error { return &badJSON{why: fmt.Sprintf(form
 // parseProfile maps a JSON answer to a profile.
 func parseProfile(body []byte, resultPath string, m *Mapping) (*connector.Profile, error) {
 	if !utf8.Valid(body) || !gjson.ValidBytes(body) {
-		return nil, badf("not valid JSON (%d bytes)", len(body))
+		return nil, badf("not valid JSON")
 	}
 	root := gjson.ParseBytes(body)
 	if resultPath != "" {
