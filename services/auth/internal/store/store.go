@@ -89,6 +89,117 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// FindByLegacyID returns the user of the connection copied from the legacy
+// user with the id, or ErrNotFound. Login uses it after the legacy store
+// answered: a migrated user whose email changed since must not be copied a
+// second time under the old email.
+type LegacyFinder interface {
+	FindByLegacyID(ctx context.Context, connection, legacyID string) (*User, error)
+}
+
+// ListQuery filters and pages ListUsers. Filters combine with AND.
+type ListQuery struct {
+	Connection    string
+	EmailPrefix   string // normalized before matching
+	MigratedSince time.Time
+	Origin        Origin
+	Limit         int
+	// After is the ID of the last user of the previous page: users are
+	// listed newest first, by ID (UUIDv7, so creation order).
+	After string
+}
+
+// Admin is what the management API needs beyond Store.
+type Admin interface {
+	Store
+	LegacyFinder
+	// List returns up to q.Limit users and whether more follow.
+	List(ctx context.Context, q ListQuery) (users []*User, more bool, err error)
+	// UpdateProfile writes u's profile fields (email, username, names,
+	// picture, phone, email_verified, both metadata objects) if the stored
+	// user's UpdatedAt still equals prev (ErrConflict otherwise). It sets
+	// u.UpdatedAt, strictly later than prev. A taken email or username is a
+	// *DuplicateError.
+	UpdateProfile(ctx context.Context, u *User, prev time.Time) error
+	// SetBlocked blocks or unblocks the user and returns it.
+	SetBlocked(ctx context.Context, id string, blocked bool) (*User, error)
+	// Delete removes the user. With tombstone, a tombstone is written first
+	// (so a failure in between can only leave both, never neither).
+	Delete(ctx context.Context, id string, tombstone bool, at time.Time) (*User, error)
+}
+
+// Tombstone remembers a deleted user so that the legacy store does not
+// re-import it (invariant I5).
+type Tombstone struct {
+	Connection string
+	UserID     string
+	LegacyID   string
+	Email      string
+	Username   string
+	DeletedAt  time.Time
+}
+
+// Tombstones is the lookup the login, sign-up and reset flows make.
+type Tombstones interface {
+	// FindTombstone returns a tombstone of the connection whose legacy id is
+	// legacyID (when not empty) or whose email or username equals one of
+	// the identifiers after normalization; ErrNotFound when there is none.
+	FindTombstone(ctx context.Context, connection, legacyID string, identifiers ...string) (*Tombstone, error)
+}
+
+// Ticket is a password-reset ticket as stored: only the SHA-256 of the
+// secret the user holds.
+type Ticket struct {
+	Hash       string // hex SHA-256 of the ticket
+	Connection string
+	// UserID is set for a migrated user; for a user still in the legacy
+	// store Identifier and LegacyID say whom to fetch with GetUser.
+	UserID     string
+	Identifier string
+	LegacyID   string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// ErrTicketInvalid: no such ticket, already used, or expired.
+var ErrTicketInvalid = errors.New("store: reset ticket invalid or expired")
+
+// Tickets stores password-reset tickets.
+type Tickets interface {
+	CreateTicket(ctx context.Context, t *Ticket) error
+	// RedeemTicket removes the ticket and returns it if it exists and has
+	// not expired at now; exactly one of concurrent callers gets it, the
+	// others get ErrTicketInvalid.
+	RedeemTicket(ctx context.Context, hash string, now time.Time) (*Ticket, error)
+	// RestoreTicket makes a redeemed ticket usable again, when the reset
+	// failed for a passing reason (the legacy store was down).
+	RestoreTicket(ctx context.Context, t *Ticket) error
+}
+
+// MigrationCounts are a connection's users, by how they came.
+type MigrationCounts struct {
+	Migrated, Native              int64
+	FirstMigration, LastMigration time.Time // zero when none
+}
+
+// Stats backs the migration status.
+type Stats interface {
+	CountUsers(ctx context.Context, connection string) (*MigrationCounts, error)
+	// RecordLegacyLogin counts one login that needed the legacy store.
+	RecordLegacyLogin(ctx context.Context, connection string, at time.Time) error
+	// LegacyLogins sums the logins recorded at or after since.
+	LegacyLogins(ctx context.Context, connection string, since time.Time) (int64, error)
+}
+
+// Backend is everything one store implementation provides; the
+// conformance suite runs against it.
+type Backend interface {
+	Admin
+	Tombstones
+	Tickets
+	Stats
+}
+
 // Normalize is how emails, usernames and login identifiers are compared and
 // stored: trimmed and lowercased.
 func Normalize(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,7 +19,18 @@ import (
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
 
-const usersCollection = "users"
+// Collections.
+const (
+	usersCollection      = "users"
+	tombstonesCollection = "tombstones"
+	ticketsCollection    = "reset_tickets"
+	claimsCollection     = "reset_ticket_claims"
+	legacyLoginsColl     = "legacy_logins"
+)
+
+// legacyLoginsKeep is how long legacy login events are kept
+// (the status reports the last day).
+const legacyLoginsKeep = 48 * time.Hour
 
 // Unique indexes cannot be partial on FerretDB, and a plain unique index
 // treats every missing username as the same null value. So each user stores
@@ -32,15 +44,23 @@ const (
 
 // Store is the MongoDB user store.
 type Store struct {
-	db    *mongo.Database
-	users *mongo.Collection
+	db           *mongo.Database
+	users        *mongo.Collection
+	tombstones   *mongo.Collection
+	tickets      *mongo.Collection
+	claims       *mongo.Collection
+	legacyLogins *mongo.Collection
+	lastPrune    atomic.Int64 // unix minute of the last legacy_logins pruning
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Backend = (*Store)(nil)
 
 // New returns a store on the database and makes sure its indexes exist.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{db: db, users: db.Collection(usersCollection)}
+	s := &Store{
+		db: db, users: db.Collection(usersCollection), tombstones: db.Collection(tombstonesCollection),
+		tickets: db.Collection(ticketsCollection), claims: db.Collection(claimsCollection), legacyLogins: db.Collection(legacyLoginsColl),
+	}
 	if err := ensureIndexes(ctx, s.users, []mongo.IndexModel{
 		{
 			Keys:    bson.D{{Key: "connection", Value: 1}, {Key: "email_key", Value: 1}},
@@ -54,8 +74,38 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 			Keys:    bson.D{{Key: "connection", Value: 1}, {Key: "migrated_at", Value: 1}},
 			Options: options.Index().SetName("connection_migrated_at"),
 		},
+		{
+			Keys:    bson.D{{Key: "connection", Value: 1}, {Key: "legacy_id", Value: 1}},
+			Options: options.Index().SetName("connection_legacy_id"),
+		},
 	}); err != nil {
 		return nil, fmt.Errorf("create user indexes: %w", err)
+	}
+	if err := ensureIndexes(ctx, s.tombstones, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "connection", Value: 1}, {Key: "legacy_id", Value: 1}}, Options: options.Index().SetName("connection_legacy_id")},
+		{Keys: bson.D{{Key: "connection", Value: 1}, {Key: "email", Value: 1}}, Options: options.Index().SetName("connection_email")},
+		{Keys: bson.D{{Key: "connection", Value: 1}, {Key: "username", Value: 1}}, Options: options.Index().SetName("connection_username")},
+	}); err != nil {
+		return nil, fmt.Errorf("create tombstone indexes: %w", err)
+	}
+	// FerretDB v1 has no TTL indexes: expired tickets and old counters are
+	// deleted by the writes that add new ones (see CreateTicket and
+	// RecordLegacyLogin); expiry itself is checked on every read.
+	if err := ensureIndexes(ctx, s.tickets, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_at")},
+	}); err != nil {
+		return nil, fmt.Errorf("create ticket indexes: %w", err)
+	}
+	if err := ensureIndexes(ctx, s.claims, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_at")},
+	}); err != nil {
+		return nil, fmt.Errorf("create ticket claim indexes: %w", err)
+	}
+	if err := ensureIndexes(ctx, s.legacyLogins, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "connection", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetName("connection_at")},
+		{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")},
+	}); err != nil {
+		return nil, fmt.Errorf("create legacy login indexes: %w", err)
 	}
 	return s, nil
 }
@@ -272,7 +322,7 @@ func (s *Store) Create(ctx context.Context, u *store.User) error {
 // name the violated index, so the field is found by looking at who holds the
 // email key.
 func (s *Store) duplicateOr(ctx context.Context, err error, d *userDoc, op string) error {
-	if !mongo.IsDuplicateKeyError(err) {
+	if !isDuplicateKey(err) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if strings.Contains(err.Error(), indexUsername) {
@@ -290,6 +340,13 @@ func (s *Store) duplicateOr(ctx context.Context, err error, d *userDoc, op strin
 		return &store.DuplicateError{Field: "username"}
 	}
 	return &store.DuplicateError{Field: "email"}
+}
+
+// isDuplicateKey recognises a unique index violation. FerretDB v1 reports
+// one on insert as E11000 but one on update as an InternalError carrying
+// SQLite's message.
+func isDuplicateKey(err error) bool {
+	return mongo.IsDuplicateKeyError(err) || (err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed"))
 }
 
 // RecordLogin implements store.Store.

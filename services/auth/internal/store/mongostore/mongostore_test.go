@@ -13,7 +13,7 @@ import (
 func TestMain(m *testing.M) { mongotest.Main(m) }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
+	storetest.Run(t, func(t *testing.T) store.Backend {
 		s, err := mongostore.New(context.Background(), mongotest.Database(t))
 		if err != nil {
 			t.Fatal(err)

@@ -15,10 +15,10 @@ import (
 )
 
 // Run runs the suite; newStore returns an empty store for each subtest.
-func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) store.Backend) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s store.Store)
+		run  func(t *testing.T, s store.Backend)
 	}{
 		{"CreateAndFind", testCreateAndFind},
 		{"NotFound", testNotFound},
@@ -30,6 +30,16 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RecordLogin", testRecordLogin},
 		{"ReplacePasswordHash", testReplacePasswordHash},
 		{"ConcurrentCreateOneWins", testConcurrentCreateOneWins},
+		{"FindByLegacyID", testFindByLegacyID},
+		{"ListFiltersAndPages", testListFiltersAndPages},
+		{"UpdateProfile", testUpdateProfile},
+		{"UpdateProfileDuplicates", testUpdateProfileDuplicates},
+		{"SetBlocked", testSetBlocked},
+		{"DeleteAndTombstones", testDeleteAndTombstones},
+		{"TicketsWorkOnce", testTicketsWorkOnce},
+		{"ConcurrentTicketRedeemOneWins", testConcurrentTicketRedeem},
+		{"CountUsers", testCountUsers},
+		{"LegacyLoginCounters", testLegacyLoginCounters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,7 +56,7 @@ func newUser(conn, email, username string) *store.User {
 	}
 }
 
-func mustCreate(t *testing.T, s store.Store, u *store.User) *store.User {
+func mustCreate(t *testing.T, s store.Backend, u *store.User) *store.User {
 	t.Helper()
 	if err := s.Create(context.Background(), u); err != nil {
 		t.Fatalf("create %s: %v", u.Email, err)
@@ -54,7 +64,7 @@ func mustCreate(t *testing.T, s store.Store, u *store.User) *store.User {
 	return u
 }
 
-func testCreateAndFind(t *testing.T, s store.Store) {
+func testCreateAndFind(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	u := mustCreate(t, s, newUser("legacy", "  Ada@Example.COM ", "Ada"))
 	if u.ID == "" || u.CreatedAt.IsZero() {
@@ -81,7 +91,7 @@ func testCreateAndFind(t *testing.T, s store.Store) {
 	}
 }
 
-func testNotFound(t *testing.T, s store.Store) {
+func testNotFound(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	mustCreate(t, s, newUser("legacy", "a@example.com", ""))
 	for _, ident := range []string{"b@example.com", "", "\x00", "\x00a@example.com"} {
@@ -105,23 +115,23 @@ func wantDuplicate(t *testing.T, err error, field string) {
 	}
 }
 
-func testDuplicateEmail(t *testing.T, s store.Store) {
+func testDuplicateEmail(t *testing.T, s store.Backend) {
 	mustCreate(t, s, newUser("legacy", "a@example.com", "a"))
 	wantDuplicate(t, s.Create(context.Background(), newUser("legacy", "A@EXAMPLE.com", "other")), "email")
 }
 
-func testDuplicateUsername(t *testing.T, s store.Store) {
+func testDuplicateUsername(t *testing.T, s store.Backend) {
 	mustCreate(t, s, newUser("legacy", "a@example.com", "ada"))
 	wantDuplicate(t, s.Create(context.Background(), newUser("legacy", "b@example.com", "ADA")), "username")
 }
 
-func testUsersWithoutUsername(t *testing.T, s store.Store) {
+func testUsersWithoutUsername(t *testing.T, s store.Backend) {
 	for i := range 3 {
 		mustCreate(t, s, newUser("legacy", fmt.Sprintf("u%d@example.com", i), ""))
 	}
 }
 
-func testConnectionsAreSeparate(t *testing.T, s store.Store) {
+func testConnectionsAreSeparate(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	a := mustCreate(t, s, newUser("one", "a@example.com", "a"))
 	b := mustCreate(t, s, newUser("two", "a@example.com", "a"))
@@ -131,7 +141,7 @@ func testConnectionsAreSeparate(t *testing.T, s store.Store) {
 	}
 }
 
-func testMetadataRoundTrip(t *testing.T, s store.Store) {
+func testMetadataRoundTrip(t *testing.T, s store.Backend) {
 	u := newUser("legacy", "m@example.com", "")
 	u.UserMetadata = map[string]any{
 		"locale": "fr", "score": 12.5, "newsletter": true, "nothing": nil,
@@ -152,7 +162,7 @@ func testMetadataRoundTrip(t *testing.T, s store.Store) {
 	}
 }
 
-func testRecordLogin(t *testing.T, s store.Store) {
+func testRecordLogin(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	u := mustCreate(t, s, newUser("legacy", "l@example.com", ""))
 	at := time.Now().UTC().Truncate(time.Millisecond)
@@ -170,7 +180,7 @@ func testRecordLogin(t *testing.T, s store.Store) {
 	}
 }
 
-func testReplacePasswordHash(t *testing.T, s store.Store) {
+func testReplacePasswordHash(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	u := mustCreate(t, s, newUser("legacy", "h@example.com", ""))
 	if err := s.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, "new-1"); err != nil {
@@ -188,7 +198,7 @@ func testReplacePasswordHash(t *testing.T, s store.Store) {
 	}
 }
 
-func testConcurrentCreateOneWins(t *testing.T, s store.Store) {
+func testConcurrentCreateOneWins(t *testing.T, s store.Backend) {
 	const n = 40
 	var wg sync.WaitGroup
 	var mu sync.Mutex
