@@ -34,9 +34,17 @@ type Result struct {
 	Migrated bool
 }
 
+// Store is what the login flow needs from the user store.
+type Store interface {
+	store.Store
+	store.LegacyFinder
+	store.Tombstones
+}
+
 // Service runs logins.
 type Service struct {
-	store   store.Store
+	store   Store
+	stats   store.Stats // nil: legacy logins are not recorded
 	locker  lock.Locker // nil: no cross-replica lock
 	hasher  *password.Hasher
 	legacyH *legacyhash.Verifier // verifies bulk-imported legacy hashes
@@ -51,7 +59,8 @@ type Service struct {
 
 // Deps are what a Service is built from.
 type Deps struct {
-	Store          store.Store
+	Store          Store
+	Stats          store.Stats
 	Locker         lock.Locker
 	Hasher         *password.Hasher
 	LegacyVerifier *legacyhash.Verifier
@@ -73,7 +82,7 @@ func New(d Deps) *Service {
 		d.Logger = slog.Default()
 	}
 	return &Service{
-		store: d.Store, locker: d.Locker, hasher: d.Hasher, legacyH: d.LegacyVerifier,
+		store: d.Store, stats: d.Stats, locker: d.Locker, hasher: d.Hasher, legacyH: d.LegacyVerifier,
 		conns: d.Connections, metrics: d.Metrics, log: d.Logger, now: time.Now, flightKey: key,
 	}
 }
@@ -107,6 +116,16 @@ func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string)
 	if !conn.UsesLegacy() {
 		s.hasher.DummyVerify(ctx, pw)
 		return nil, OutcomeInvalid, apperr.ErrInvalidCredentials
+	}
+	// I5: a user deleted from Trickle is not re-imported. Checked before
+	// the connector call (no legacy load for deleted users) and again on the
+	// profile the legacy store returns (its other identifiers).
+	switch _, err := s.store.FindTombstone(ctx, conn.Name, "", ident); {
+	case err == nil:
+		s.hasher.DummyVerify(ctx, pw) // same cost as a wrong password (I7)
+		return nil, OutcomeDeleted, apperr.ErrInvalidCredentials
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
 	return s.migrateShared(ctx, conn, ident, pw)
 }
@@ -179,6 +198,7 @@ func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw strin
 	start := time.Now()
 	profile, err := conn.Legacy.Login(ctx, ident, pw)
 	s.observeLegacy(conn, "Login", start, err)
+	s.recordLegacyLogin(ctx, conn)
 	switch {
 	case errors.Is(err, legacy.ErrRejected):
 		return nil, OutcomeLegacyRefused, apperr.ErrInvalidCredentials
@@ -191,6 +211,21 @@ func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw strin
 	if err != nil {
 		s.log.Warn("legacy profile refused", "connection", conn.Name, "legacy_id", profile.GetLegacyId(), "reason", apperr.Message(err))
 		return nil, OutcomeRejectedProfile, err
+	}
+	switch _, err := s.store.FindTombstone(ctx, conn.Name, user.LegacyID, user.Email, user.Username); {
+	case err == nil:
+		s.log.Info("deleted user not re-imported", "connection", conn.Name, "legacy_id", user.LegacyID)
+		return nil, OutcomeDeleted, apperr.ErrInvalidCredentials
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
+	}
+	// The legacy user may be migrated already under another identifier
+	// (its email was changed in Trickle): the Trickle copy is the truth.
+	switch existing, err := s.store.FindByLegacyID(ctx, conn.Name, user.LegacyID); {
+	case err == nil:
+		return s.verifyLocal(ctx, conn, existing, pw)
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
 	user.PasswordHash, err = s.newHash(ctx, profile, pw)
 	if err != nil {
@@ -358,6 +393,19 @@ func (s *Service) recordLogin(ctx context.Context, u *store.User) {
 	}
 	u.LoginsCount++
 	u.LastLoginAt = at
+}
+
+// recordLegacyLogin counts a login that needed the legacy store, for the
+// migration status. A missed count is not worth failing the login.
+func (s *Service) recordLegacyLogin(ctx context.Context, conn *Connection) {
+	if s.stats == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := s.stats.RecordLegacyLogin(rctx, conn.Name, s.now()); err != nil {
+		s.log.Warn("record legacy login", "connection", conn.Name, "err", err)
+	}
 }
 
 func (s *Service) observeLegacy(conn *Connection, method string, start time.Time, err error) {

@@ -99,7 +99,7 @@ func (h *harness) instance(opts instanceOpts) *login.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return login.New(login.Deps{Store: st, Locker: opts.locker, Hasher: hasher, LegacyVerifier: lv, Connections: login.NewConnectionSource(conns)})
+	return login.New(login.Deps{Store: st, Stats: st, Locker: opts.locker, Hasher: hasher, LegacyVerifier: lv, Connections: login.NewConnectionSource(conns)})
 }
 
 func (h *harness) addLegacy(id, email, username, pw string) *connectorv1.LegacyProfile {
@@ -419,5 +419,111 @@ func TestConcurrentFirstLoginsAcrossReplicas(t *testing.T) {
 			}
 			t.Logf("redis up=%v: legacy Login calls=%d, user documents=1", redisUp, calls)
 		})
+	}
+}
+
+func (h *harness) store() *mongostore.Store {
+	st, err := mongostore.New(context.Background(), h.db)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+// I5: a deleted user is not re-imported, whichever identifier it uses, and
+// the check happens before the legacy store is asked when it can.
+func TestDeletedUserIsNotReimported(t *testing.T) {
+	h := newHarness(t)
+	h.addLegacy("17", "ada@example.com", "ada", "pw-123456")
+	h.addLegacy("18", "bob@example.com", "bob", "pw-123456")
+	svc := h.instance(instanceOpts{})
+	st := h.store()
+	ctx := context.Background()
+	res, err := svc.Login(ctx, "legacy", "ada", "pw-123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Delete(ctx, res.User.ID, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	calls := h.legacy.LoginCalls.Load()
+	for _, ident := range []string{"ada@example.com", "ADA"} {
+		if _, err := svc.Login(ctx, "legacy", ident, "pw-123456"); !errors.Is(err, apperr.ErrInvalidCredentials) {
+			t.Fatalf("login of a deleted user as %s: %v, want invalid credentials", ident, err)
+		}
+	}
+	if h.legacy.LoginCalls.Load() != calls {
+		t.Fatal("a tombstoned identifier reached the legacy store")
+	}
+
+	// Bob's email changed in Trickle before the delete: the tombstone holds
+	// the new email, the legacy store the old one. The legacy id catches it.
+	res, err = svc.Login(ctx, "legacy", "bob@example.com", "pw-123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := res.User
+	cur, _ := st.Get(ctx, u.ID)
+	prev := cur.UpdatedAt
+	cur.Email, cur.Username = "robert@example.com", "robert"
+	if err := st.UpdateProfile(ctx, cur, prev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Delete(ctx, u.ID, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Login(ctx, "legacy", "bob@example.com", "pw-123456"); !errors.Is(err, apperr.ErrInvalidCredentials) {
+		t.Fatalf("deleted user with a changed email: %v", err)
+	}
+	if h.userCount() != 0 {
+		t.Fatalf("users = %d, want 0", h.userCount())
+	}
+	n, err := st.LegacyLogins(ctx, "legacy", time.Now().Add(-time.Hour))
+	if err != nil || n != 3 { // ada's migration, bob's migration, bob's refused re-import
+		t.Fatalf("legacy logins recorded = %d (%v), want 3", n, err)
+	}
+}
+
+func TestDeleteWithAllowReimportMigratesAgain(t *testing.T) {
+	h := newHarness(t)
+	h.addLegacy("17", "ada@example.com", "ada", "pw-123456")
+	svc := h.instance(instanceOpts{})
+	ctx := context.Background()
+	res, err := svc.Login(ctx, "legacy", "ada", "pw-123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store().Delete(ctx, res.User.ID, false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	res2, err := svc.Login(ctx, "legacy", "ada", "pw-123456")
+	if err != nil || !res2.Migrated || res2.User.ID == res.User.ID {
+		t.Fatalf("re-import after allow_reimport: %+v, %v", res2, err)
+	}
+}
+
+// A migrated user whose email changed in Trickle logs in with the old
+// email and the legacy password: no second copy is made.
+func TestMigratedUserWithChangedEmailIsNotCopiedTwice(t *testing.T) {
+	h := newHarness(t)
+	h.addLegacy("17", "ada@example.com", "", "pw-123456")
+	svc := h.instance(instanceOpts{})
+	st := h.store()
+	ctx := context.Background()
+	res, err := svc.Login(ctx, "legacy", "ada@example.com", "pw-123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := st.Get(ctx, res.User.ID)
+	cur.Email = "ada.lovelace@example.com"
+	if err := st.UpdateProfile(ctx, cur, cur.UpdatedAt); err != nil {
+		t.Fatal(err)
+	}
+	res2, err := svc.Login(ctx, "legacy", "ada@example.com", "pw-123456")
+	if err != nil || res2.Migrated || res2.User.ID != res.User.ID {
+		t.Fatalf("login with the old email: %+v, %v", res2, err)
+	}
+	if h.userCount() != 1 {
+		t.Fatalf("users = %d, want 1", h.userCount())
 	}
 }

@@ -21,6 +21,7 @@ const (
 	OutcomeLegacyUnavailable = "legacy_unavailable" // nothing written
 	OutcomeRejectedProfile   = "rejected_profile"   // legacy profile failed validation
 	OutcomeBlocked           = "blocked"
+	OutcomeDeleted           = "deleted" // tombstoned: not re-imported (I5)
 	OutcomeError             = "error"
 )
 
