@@ -5,6 +5,9 @@ go 1.26.8
 require (
 	github.com/tidwall/gjson v1.20.0
 	github.com/trickle-auth/trickle/connectors/kit v0.0.0
+	github.com/trickle-auth/trickle/deploy/testenv v0.0.0
+	github.com/trickle-auth/trickle/proto v0.0.0
+	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
 
@@ -20,13 +23,11 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.2.0 // indirect
-	github.com/trickle-auth/trickle/proto v0.0.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261005182115-fad411399dd8 // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 

@@ -167,7 +167,7 @@ func runNginx(t *testing.T, bin, dir string) (string, error) {
 	}
 	errLog := filepath.Join(dir, "error.log")
 	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", errLog)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	killWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
