@@ -8,19 +8,16 @@ package mongotest
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/FerretDB/FerretDB/ferretdb"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/trickle-auth/trickle/deploy/testenv"
+	"github.com/trickle-auth/trickle/deploy/testenv/ferret"
 )
 
 var (
@@ -30,10 +27,9 @@ var (
 )
 
 type embedded struct {
-	uri    string
-	dir    string
-	cancel context.CancelFunc
-	done   chan struct{}
+	f   *ferret.Embedded
+	uri string
+	dir string
 }
 
 // Main runs the package's tests and then stops the embedded server, if one
@@ -90,56 +86,15 @@ func startFerretDB() (*embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Reserve a free port; FerretDB reports its address only as an URI.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: addr},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
+	f, err := ferret.Start(dir, nil)
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("start FerretDB: %w", err)
+		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &embedded{uri: f.MongoDBURI(), dir: dir, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(e.done)
-		_ = f.Run(ctx)
-	}()
-	if err := waitForPort(addr, 10*time.Second); err != nil {
-		e.stop()
-		return nil, fmt.Errorf("FerretDB did not start listening on %s: %w", addr, err)
-	}
-	return e, nil
+	return &embedded{f: f, uri: f.URI(), dir: dir}, nil
 }
 
 func (e *embedded) stop() {
-	e.cancel()
-	select {
-	case <-e.done:
-	case <-time.After(10 * time.Second):
-	}
+	e.f.Stop()
 	_ = os.RemoveAll(e.dir)
-}
-
-func waitForPort(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			return c.Close()
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
