@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"time"
 
@@ -29,6 +30,68 @@ type Config struct {
 	Tokens      Tokens              `yaml:"tokens"`
 	Connections []Connection        `yaml:"connections"`
 	Shutdown    time.Duration       `yaml:"shutdown_timeout"`
+
+	Admin         Admin         `yaml:"admin"`
+	PasswordReset PasswordReset `yaml:"password_reset"`
+	Status        Status        `yaml:"status"`
+	Reload        Reload        `yaml:"reload"`
+}
+
+// Admin is the credential of the ManagementService.
+type Admin struct {
+	// APIKey is the bearer token operators send ("authorization: Bearer
+	// KEY"). Unset: the ManagementService answers PERMISSION_DENIED. Read on
+	// every call, so a rotated key file applies at once.
+	APIKey kitconfig.Secret `yaml:"api_key"`
+}
+
+// PasswordPolicy applies to passwords chosen in Trickle (sign-up and
+// reset), never to passwords migrated from the legacy store.
+type PasswordPolicy struct {
+	MinLength   int  `yaml:"min_length"`   // characters (Unicode code points)
+	MaxBytes    int  `yaml:"max_bytes"`    // at most 1024
+	ForbidEmail bool `yaml:"forbid_email"` // refuse the user's email or username as the password
+}
+
+// PasswordReset configures reset tickets and their delivery.
+type PasswordReset struct {
+	TicketTTL time.Duration `yaml:"ticket_ttl"`
+	// MaxTicketTTL bounds the ttl an operator may ask for.
+	MaxTicketTTL time.Duration `yaml:"max_ticket_ttl"`
+	// MaxPending bounds reset requests being looked up or delivered in the
+	// background; beyond it requests answer RESOURCE_EXHAUSTED.
+	MaxPending int     `yaml:"max_pending"`
+	Webhook    Webhook `yaml:"webhook"`
+}
+
+// Webhook receives reset tickets for delivery (e-mail, SMS...). Each POST
+// is signed: X-Trickle-Signature: v1=hex(HMAC-SHA256(secret, timestamp +
+// "." + body)) with the timestamp in X-Trickle-Timestamp.
+type Webhook struct {
+	URL            string           `yaml:"url"` // empty: no self-service delivery
+	Secret         kitconfig.Secret `yaml:"secret"`
+	Timeout        time.Duration    `yaml:"timeout"`
+	MaxAttempts    int              `yaml:"max_attempts"`
+	InitialBackoff time.Duration    `yaml:"initial_backoff"`
+	MaxBackoff     time.Duration    `yaml:"max_backoff"`
+}
+
+// Status configures the migration status gauges.
+type Status struct {
+	// CacheTTL: /metrics recomputes the status (counts and the connector's
+	// CountUsers) at most this often.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+}
+
+// Reload configures reloading connections without a restart (SIGHUP
+// always reloads).
+type Reload struct {
+	// WatchInterval: how often the file is checked for changes; 0 turns
+	// watching off (SIGHUP only).
+	WatchInterval time.Duration `yaml:"watch_interval"`
+	// Grace: how long replaced connector clients stay open for calls in
+	// flight.
+	Grace time.Duration `yaml:"grace"`
 }
 
 // MongoDB is the user store.
@@ -56,6 +119,8 @@ type Password struct {
 	// MaxConcurrent bounds simultaneous hash computations (memory); 0 means
 	// the number of CPUs.
 	MaxConcurrent int `yaml:"max_concurrent"`
+	// Policy for passwords chosen in Trickle.
+	Policy PasswordPolicy `yaml:"policy"`
 }
 
 // Tokens configures access tokens.
@@ -89,6 +154,24 @@ type Connector struct {
 	// Token is sent as a bearer token on every call (over TLS, or plaintext
 	// only when tls.insecure is set).
 	Token kitconfig.Secret `yaml:"token"`
+	// Guard protects the legacy store and the service from each other.
+	Guard Guard `yaml:"guard"`
+}
+
+// Guard bounds the calls to one connector.
+type Guard struct {
+	// MaxConcurrent caps calls in flight to the connector; more wait for a
+	// slot until their deadline, then fail UNAVAILABLE. Default 32.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// BreakerFailures consecutive UNAVAILABLE answers open the circuit:
+	// calls then fail fast for BreakerCooldown instead of piling onto a dead
+	// store. Default 5 and 10s.
+	BreakerFailures uint32        `yaml:"breaker_failures"`
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
+	// GetUserRetries retries GetUser (a read, safe to repeat) on
+	// UNAVAILABLE; -1 disables. Login is never retried: the legacy store
+	// may count failed attempts. Default 2.
+	GetUserRetries int `yaml:"get_user_retries"`
 }
 
 // ClientTLS configures TLS to a connector. All empty with Insecure false is
@@ -110,9 +193,15 @@ func (c *Config) SetDefaults() {
 	c.Log = kitserver.LogConfig{Level: "info", Format: "json"}
 	c.MongoDB = MongoDB{URI: kitconfig.SecretLiteral("mongodb://127.0.0.1:27017"), Database: "trickle", Timeout: 5 * time.Second}
 	c.Redis = Redis{KeyPrefix: "trickle:", Timeout: time.Second}
-	c.Password = Password{Params: password.DefaultParams()}
+	c.Password = Password{Params: password.DefaultParams(), Policy: PasswordPolicy{MinLength: 8, MaxBytes: password.MaxLength, ForbidEmail: true}}
 	c.Tokens = Tokens{Issuer: "trickle", Audience: "trickle", TTL: time.Hour}
 	c.Shutdown = 15 * time.Second
+	c.PasswordReset = PasswordReset{
+		TicketTTL: time.Hour, MaxTicketTTL: 7 * 24 * time.Hour, MaxPending: 256,
+		Webhook: Webhook{Timeout: 5 * time.Second, MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: time.Minute},
+	}
+	c.Status = Status{CacheTTL: 30 * time.Second}
+	c.Reload = Reload{WatchInterval: 5 * time.Second, Grace: 30 * time.Second}
 }
 
 // DefaultConnectorTimeout applies when a connector has no timeout.
@@ -133,6 +222,13 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Password.Params.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if p := c.Password.Policy; p.MinLength < 1 || p.MaxBytes < p.MinLength || p.MaxBytes > password.MaxLength {
+		errs = append(errs, fmt.Errorf("password.policy: need 1 <= min_length <= max_bytes <= %d", password.MaxLength))
+	}
+	errs = append(errs, c.PasswordReset.validate()...)
+	if c.Status.CacheTTL < 0 || c.Reload.WatchInterval < 0 || c.Reload.Grace < 0 {
+		errs = append(errs, errors.New("status.cache_ttl, reload.watch_interval and reload.grace cannot be negative"))
 	}
 	if c.Tokens.TTL <= 0 {
 		errs = append(errs, errors.New("tokens.ttl must be positive"))
@@ -187,4 +283,29 @@ func (c *Config) Connection(name string) (*Connection, bool) {
 		}
 	}
 	return nil, false
+}
+
+func (r *PasswordReset) validate() []error {
+	var errs []error
+	if r.TicketTTL <= 0 || r.MaxTicketTTL < r.TicketTTL {
+		errs = append(errs, errors.New("password_reset: need 0 < ticket_ttl <= max_ticket_ttl"))
+	}
+	if r.MaxPending < 1 {
+		errs = append(errs, errors.New("password_reset.max_pending must be at least 1"))
+	}
+	w := r.Webhook
+	if w.URL == "" {
+		return errs
+	}
+	u, err := url.Parse(w.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, errors.New("password_reset.webhook.url must be an absolute http(s) URL"))
+	}
+	if !w.Secret.IsSet() {
+		errs = append(errs, errors.New("password_reset.webhook.secret is required with a url: receivers must be able to verify the signature"))
+	}
+	if w.Timeout <= 0 || w.MaxAttempts < 1 || w.MaxAttempts > 20 || w.InitialBackoff <= 0 || w.MaxBackoff < w.InitialBackoff {
+		errs = append(errs, errors.New("password_reset.webhook: need timeout > 0, 1 <= max_attempts <= 20, 0 < initial_backoff <= max_backoff"))
+	}
+	return errs
 }

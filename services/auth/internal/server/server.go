@@ -117,10 +117,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	}
 	conns, err := login.NewConnections(cfg.Connections, func(c config.Connector) (legacy.Connector, error) {
 		cl, err := legacy.Dial(c)
-		if err == nil {
-			s.closers = append(s.closers, func() { _ = cl.Close() })
+		if err != nil {
+			return nil, err
 		}
-		return cl, err
+		s.closers = append(s.closers, func() { _ = cl.Close() })
+		return legacy.Guard(c.Address, cl, c.Guard), nil
 	})
 	if err != nil {
 		return nil, err
