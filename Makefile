@@ -52,8 +52,9 @@ lint: tools check-fmt vet ## buf lint, buf breaking against main, gofmt and go v
 	else echo "main has no protos yet: buf breaking skipped"; fi
 
 .PHONY: services
-services: ## Install (if missing) and start PostgreSQL, MariaDB and Redis on loopback.
+services: ## Install (if missing) and start PostgreSQL, MariaDB, Redis on loopback; install nginx for the webauth tests.
 	deploy/testenv/services.sh
+	deploy/testenv/nginx.sh >/dev/null
 
 .PHONY: test
 test: check-fmt vet check-generate services ## Everything CI runs: format, vet, generated code, all tests with -race.
