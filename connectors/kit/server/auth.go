@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"strings"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -21,7 +22,21 @@ type callerAuth struct {
 	requireTLS bool               // a verified client certificate is required
 }
 
-var errUnauthenticatedCaller = status.Error(codes.Unauthenticated, "caller not authenticated")
+// CallerUnauthenticatedReason marks an UNAUTHENTICATED answer as "the
+// caller's credential was refused", so that the auth service can tell a
+// misconfigured connector credential (an outage) from a wrong user password.
+const CallerUnauthenticatedReason = "CALLER_UNAUTHENTICATED"
+
+var errUnauthenticatedCaller = func() error {
+	st, err := status.New(codes.Unauthenticated, "caller not authenticated").WithDetails(&errdetails.ErrorInfo{
+		Reason: CallerUnauthenticatedReason,
+		Domain: "trickle.connector.v1",
+	})
+	if err != nil {
+		panic(err) // ErrorInfo always marshals
+	}
+	return st.Err()
+}()
 
 func (a *callerAuth) check(ctx context.Context, method string) error {
 	if strings.HasPrefix(method, "/grpc.health.v1.Health/") {

@@ -12,12 +12,14 @@ import (
 	"os"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 )
@@ -131,6 +133,9 @@ func (c *Client) CountUsers(ctx context.Context) (int64, error) {
 // own context ending) means unavailable, so nothing gets written.
 func classify(err error, refusal error) error {
 	st, _ := status.FromError(err)
+	if callerRefused(st) {
+		return fmt.Errorf("%w: the connector refused the auth service's credentials (check connector.token and tls)", ErrUnavailable)
+	}
 	switch st.Code() {
 	case codes.Unauthenticated, codes.NotFound, codes.InvalidArgument:
 		return fmt.Errorf("%w (%s)", refusal, st.Code())
@@ -139,6 +144,21 @@ func classify(err error, refusal error) error {
 	default:
 		return fmt.Errorf("%w: %s: %s", ErrUnavailable, st.Code(), st.Message())
 	}
+}
+
+// callerRefused reports whether the connector refused us, the caller,
+// rather than the user's password: a misconfiguration to surface as an
+// outage, never as "invalid credentials".
+func callerRefused(st *status.Status) bool {
+	if st.Code() != codes.Unauthenticated {
+		return false
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == kitserver.CallerUnauthenticatedReason {
+			return true
+		}
+	}
+	return false
 }
 
 func clientTLS(t config.ClientTLS) (*tls.Config, error) {

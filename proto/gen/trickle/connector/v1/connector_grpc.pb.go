@@ -48,7 +48,10 @@ const (
 //   - UNIMPLEMENTED: CountUsers or ListUsers on a connector that cannot
 //     enumerate its store.
 //   - UNAUTHENTICATED is also returned to callers that do not present the
-//     connector's caller credential (mTLS client certificate or bearer token).
+//     connector's caller credential (mTLS client certificate or bearer
+//     token), with a google.rpc.ErrorInfo detail whose reason is
+//     CALLER_UNAUTHENTICATED, so that a refused caller is never mistaken for
+//     a wrong password.
 type LegacyConnectorClient interface {
 	// Login verifies the password against the legacy store and returns the
 	// profile of the user it belongs to.
@@ -138,7 +141,10 @@ type LegacyConnector_ListUsersClient = grpc.ServerStreamingClient[ListUsersRespo
 //   - UNIMPLEMENTED: CountUsers or ListUsers on a connector that cannot
 //     enumerate its store.
 //   - UNAUTHENTICATED is also returned to callers that do not present the
-//     connector's caller credential (mTLS client certificate or bearer token).
+//     connector's caller credential (mTLS client certificate or bearer
+//     token), with a google.rpc.ErrorInfo detail whose reason is
+//     CALLER_UNAUTHENTICATED, so that a refused caller is never mistaken for
+//     a wrong password.
 type LegacyConnectorServer interface {
 	// Login verifies the password against the legacy store and returns the
 	// profile of the user it belongs to.
