@@ -51,6 +51,10 @@ lint: tools check-fmt vet ## buf lint, buf breaking against main, gofmt and go v
 		echo "buf breaking against main"; $(BIN)/buf breaking --against '.git#branch=main'; \
 	else echo "main has no protos yet: buf breaking skipped"; fi
 
+.PHONY: certs
+certs: ## Write development mTLS certificates (CA, connector server, auth client) to .data/certs.
+	go run ./deploy/cmd/devcerts -out .data/certs
+
 .PHONY: services
 services: ## Install (if missing) and start PostgreSQL, MariaDB, Redis on loopback; install nginx for the webauth tests.
 	deploy/testenv/services.sh
