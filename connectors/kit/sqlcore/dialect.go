@@ -30,10 +30,16 @@ type MySQL struct{}
 // MSSQL (SQL Server): @p1 placeholders, TOP.
 type MSSQL struct{}
 
+// SQLite: ? placeholders, LIMIT. SQLite's built-in LOWER folds ASCII
+// letters only, so the presets' case-insensitive match is ASCII-only unless
+// the application registers a Unicode lower() with its driver.
+type SQLite struct{}
+
 var (
 	_ Dialect = Postgres{}
 	_ Dialect = MySQL{}
 	_ Dialect = MSSQL{}
+	_ Dialect = SQLite{}
 )
 
 func (Postgres) Name() string             { return "postgres" }
@@ -57,6 +63,13 @@ func (MSSQL) Page(cols, from, order, limit string) string {
 	return fmt.Sprintf("SELECT TOP (%s) %s %s ORDER BY %s", limit, cols, from, order)
 }
 
+func (SQLite) Name() string            { return "sqlite" }
+func (SQLite) Placeholder(int) string  { return "?" }
+func (SQLite) Text(expr string) string { return "CAST(" + expr + " AS TEXT)" }
+func (SQLite) Page(cols, from, order, limit string) string {
+	return fmt.Sprintf("SELECT %s %s ORDER BY %s LIMIT %s", cols, from, order, limit)
+}
+
 // DialectByName returns the dialect for a configuration value.
 func DialectByName(name string) (Dialect, error) {
 	switch strings.ToLower(name) {
@@ -66,6 +79,8 @@ func DialectByName(name string) (Dialect, error) {
 		return MySQL{}, nil
 	case "mssql", "sqlserver":
 		return MSSQL{}, nil
+	case "sqlite", "sqlite3":
+		return SQLite{}, nil
 	}
 	return nil, fmt.Errorf("unknown SQL dialect %q", name)
 }

@@ -33,7 +33,7 @@ func TestBind(t *testing.T) {
 }
 
 func TestEveryPresetBindsInEveryDialect(t *testing.T) {
-	for _, d := range []Dialect{Postgres{}, MySQL{}, MSSQL{}} {
+	for _, d := range []Dialect{Postgres{}, MySQL{}, MSSQL{}, SQLite{}} {
 		for _, p := range PresetNames() {
 			q, err := BuildQueries(d, p)
 			if err != nil {
