@@ -17,6 +17,14 @@ var origins = map[store.Origin]authv1.UserOrigin{
 	store.OriginSignup:          authv1.UserOrigin_USER_ORIGIN_SIGNUP,
 }
 
+var originsBack = func() map[authv1.UserOrigin]store.Origin {
+	m := make(map[authv1.UserOrigin]store.Origin, len(origins))
+	for k, v := range origins {
+		m[v] = k
+	}
+	return m
+}()
+
 // UserToProto is the API view of a user: everything but the password hash.
 func UserToProto(u *store.User) *authv1.User {
 	return &authv1.User{

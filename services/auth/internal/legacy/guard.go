@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -63,6 +64,15 @@ func Guard(name string, next Connector, o config.Guard) *Guarded {
 		}),
 		retries: o.GetUserRetries,
 	}
+}
+
+// Close closes the guarded client, if it can be closed (a reload retires
+// a connection set's clients this way).
+func (g *Guarded) Close() error {
+	if c, ok := g.next.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // State reports the breaker state ("closed", "open", "half-open").

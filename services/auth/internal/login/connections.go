@@ -2,6 +2,7 @@ package login
 
 import (
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,7 @@ func NewConnections(cfgs []config.Connection, dial func(config.Connector) (legac
 		if c.ImportMode && c.LegacyEnabled {
 			l, err := dial(c.Connector)
 			if err != nil {
+				cs.Close() // the clients dialed so far
 				return nil, fmt.Errorf("connection %q: %w", c.Name, err)
 			}
 			conn.Legacy = l
@@ -47,6 +49,16 @@ func NewConnections(cfgs []config.Connection, dial func(config.Connector) (legac
 		cs.byName[c.Name] = conn
 	}
 	return cs, nil
+}
+
+// Close closes the connector clients of the set (after a reload has
+// replaced it and calls in flight are done).
+func (cs *Connections) Close() {
+	for _, c := range cs.byName {
+		if cl, ok := c.Legacy.(io.Closer); ok {
+			_ = cl.Close()
+		}
+	}
 }
 
 // Get returns the named connection.

@@ -30,14 +30,17 @@ import (
 
 	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
+	"github.com/trickle-auth/trickle/services/auth/internal/account"
 	"github.com/trickle-auth/trickle/services/auth/internal/api"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
 	"github.com/trickle-auth/trickle/services/auth/internal/lock"
 	"github.com/trickle-auth/trickle/services/auth/internal/login"
+	"github.com/trickle-auth/trickle/services/auth/internal/manage"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 	"github.com/trickle-auth/trickle/services/auth/internal/store/mongostore"
 	"github.com/trickle-auth/trickle/services/auth/internal/token"
+	"github.com/trickle-auth/trickle/services/auth/internal/webhook"
 )
 
 // Request size limits: a login is a few hundred bytes; metadata updates
@@ -49,14 +52,16 @@ const (
 
 // Server is a running auth service.
 type Server struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	mongo  *mongo.Client
-	redis  *redis.Client
-	store  *mongostore.Store
-	logins *login.Service
-	tokens *token.Issuer
-	health *health.Server
+	cfg      *config.Config
+	log      *slog.Logger
+	mongo    *mongo.Client
+	redis    *redis.Client
+	store    *mongostore.Store
+	logins   *login.Service
+	accounts *account.Service
+	conns    *login.ConnectionSource
+	tokens   *token.Issuer
+	health   *health.Server
 
 	grpcSrv                  *grpc.Server
 	httpSrv, opsSrv          *http.Server
@@ -115,21 +120,33 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, err
 	}
-	conns, err := login.NewConnections(cfg.Connections, func(c config.Connector) (legacy.Connector, error) {
-		cl, err := legacy.Dial(c)
-		if err != nil {
-			return nil, err
-		}
-		s.closers = append(s.closers, func() { _ = cl.Close() })
-		return legacy.Guard(c.Address, cl, c.Guard), nil
-	})
+	conns, err := login.NewConnections(cfg.Connections, dialLegacy)
 	if err != nil {
 		return nil, err
 	}
+	s.conns = login.NewConnectionSource(conns)
+	// The set in force at shutdown owns its clients; replaced sets are
+	// closed by the reload.
+	s.closers = append(s.closers, func() { s.conns.Current().Close() })
 	s.logins = login.New(login.Deps{
-		Store: s.store, Locker: locker, Hasher: hasher, LegacyVerifier: legacyVerifier,
-		Connections: login.NewConnectionSource(conns), Metrics: login.NewMetrics(reg), Logger: log,
+		Store: s.store, Stats: s.store, Locker: locker, Hasher: hasher, LegacyVerifier: legacyVerifier,
+		Connections: s.conns, Metrics: login.NewMetrics(reg), Logger: log,
 	})
+	var notifier account.Notifier
+	if w := cfg.PasswordReset.Webhook; w.URL != "" {
+		notifier = webhook.New(webhook.Config{
+			URL: w.URL, Secret: w.Secret.Value, Timeout: w.Timeout, MaxAttempts: w.MaxAttempts,
+			InitialBackoff: w.InitialBackoff, MaxBackoff: w.MaxBackoff,
+		})
+	} else {
+		log.Warn("no password_reset.webhook.url: self-service reset tickets are not delivered (operators can still create them)")
+	}
+	s.accounts = account.New(account.Deps{
+		Store: s.store, Hasher: hasher, Connections: s.conns, Policy: cfg.Password.Policy,
+		Reset: cfg.PasswordReset, Notifier: notifier, Logger: log,
+	})
+	manager := manage.New(s.store, s.conns, log)
+	reg.MustRegister(manage.NewCollector(manager, cfg.Status.CacheTTL))
 	s.tokens, err = token.NewIssuer(token.Config{
 		Issuer: cfg.Tokens.Issuer, Audience: cfg.Tokens.Audience, TTL: cfg.Tokens.TTL,
 		SigningKeyFile: cfg.Tokens.SigningKeyFile, VerificationKeyFiles: cfg.Tokens.VerificationKeyFiles,
@@ -143,9 +160,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	s.health = health.NewServer()
 	s.grpcSrv = grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		grpc.ChainUnaryInterceptor(api.UnaryInterceptor(log)),
+		grpc.ChainUnaryInterceptor(api.UnaryInterceptor(log), api.AdminInterceptor(adminKey(cfg.Admin))),
 	)
-	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens})
+	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens, Accounts: s.accounts})
+	authv1.RegisterManagementServiceServer(s.grpcSrv, &api.ManagementServer{Manage: manager, Tickets: s.accounts})
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
 
@@ -171,6 +189,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 		UnmarshalOptions: protojson.UnmarshalOptions{},
 	}))
 	if err := authv1.RegisterAuthServiceHandler(ctx, gw, s.gatewayConn); err != nil {
+		return nil, err
+	}
+	if err := authv1.RegisterManagementServiceHandler(ctx, gw, s.gatewayConn); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -248,6 +269,7 @@ func (s *Server) shutdown() {
 		s.grpcSrv.Stop()
 	}
 	_ = s.opsSrv.Shutdown(ctx)
+	s.accounts.Close(ctx) // background reset deliveries
 	s.log.Info("auth service stopped")
 }
 
@@ -256,6 +278,27 @@ func (s *Server) close() {
 		s.closers[i]()
 	}
 	s.closers = nil
+}
+
+// dialLegacy is a guarded connector client (see legacy.Guard).
+func dialLegacy(c config.Connector) (legacy.Connector, error) {
+	cl, err := legacy.Dial(c)
+	if err != nil {
+		return nil, err
+	}
+	return legacy.Guard(c.Address, cl, c.Guard), nil
+}
+
+// adminKey reads the admin API key on every call, so a rotated key file
+// applies without a restart.
+func adminKey(a config.Admin) api.AdminKey {
+	return func() (string, bool, error) {
+		if !a.APIKey.IsSet() {
+			return "", false, nil
+		}
+		k, err := a.APIKey.Value()
+		return k, err == nil, err
+	}
 }
 
 func ignoreClosed(err error) error {

@@ -1,0 +1,359 @@
+// Package manage is what the ManagementService does: find, change, block
+// and delete users (leaving tombstones, invariant I5), and report each
+// connection's migration progress. The API layer turns requests into the
+// plain types here; authorization happens before (the admin interceptor).
+package manage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
+	"github.com/trickle-auth/trickle/services/auth/internal/login"
+	"github.com/trickle-auth/trickle/services/auth/internal/store"
+)
+
+// Store is what management needs from the user store.
+type Store interface {
+	store.Admin
+	store.Stats
+}
+
+// Service runs management operations.
+type Service struct {
+	store Store
+	conns *login.ConnectionSource
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns a management service.
+func New(st Store, conns *login.ConnectionSource, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{store: st, conns: conns, log: log, now: time.Now}
+}
+
+// Limits of ListUsers.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Metadata limits: stored in the user's one document, so bounded.
+const (
+	maxMetadataBytes = 64 << 10
+	maxMetadataDepth = 10
+)
+
+func storeErr(err error, what string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apperr.New(apperr.NotFound, "%s not found", what)
+	default:
+		return apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
+	}
+}
+
+func validID(id string) error {
+	if id == "" || len(id) > 64 || !utf8.ValidString(id) {
+		return apperr.New(apperr.InvalidArgument, "user_id is required (at most 64 bytes)")
+	}
+	return nil
+}
+
+// Get returns the user.
+func (s *Service) Get(ctx context.Context, id string) (*store.User, error) {
+	if err := validID(id); err != nil {
+		return nil, err
+	}
+	u, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, storeErr(err, "user")
+	}
+	return u, nil
+}
+
+// ListParams are ListUsers' filters and paging.
+type ListParams struct {
+	store.ListQuery
+	PageToken string
+}
+
+// pageToken is opaque to callers: the last id of the page and a
+// fingerprint of the filters, so a token is only good for its own query.
+type pageToken struct {
+	After  string `json:"a"`
+	Filter string `json:"f"`
+}
+
+func filterFingerprint(q store.ListQuery) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%s", q.Connection, store.Normalize(q.EmailPrefix), q.MigratedSince.UnixNano(), q.Origin)))
+	return base64.RawURLEncoding.EncodeToString(h[:8])
+}
+
+// List returns one page of users, newest first, and the next page's token
+// (empty on the last page).
+func (s *Service) List(ctx context.Context, p ListParams) ([]*store.User, string, error) {
+	q := p.ListQuery
+	switch {
+	case q.Limit < 0:
+		return nil, "", apperr.New(apperr.InvalidArgument, "page_size cannot be negative")
+	case q.Limit == 0:
+		q.Limit = DefaultPageSize
+	case q.Limit > MaxPageSize:
+		q.Limit = MaxPageSize
+	}
+	if len(q.EmailPrefix) > login.MaxIdentifierBytes || !utf8.ValidString(q.EmailPrefix) || strings.ContainsRune(q.EmailPrefix, 0) {
+		return nil, "", apperr.New(apperr.InvalidArgument, "email_prefix must be valid text of at most %d bytes", login.MaxIdentifierBytes)
+	}
+	fp := filterFingerprint(q)
+	if p.PageToken != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(p.PageToken)
+		var tok pageToken
+		if err != nil || len(raw) > 512 || json.Unmarshal(raw, &tok) != nil || tok.After == "" {
+			return nil, "", apperr.New(apperr.InvalidArgument, "page_token is not valid")
+		}
+		if tok.Filter != fp {
+			return nil, "", apperr.New(apperr.InvalidArgument, "page_token belongs to a query with other filters")
+		}
+		q.After = tok.After
+	}
+	users, more, err := s.store.List(ctx, q)
+	if err != nil {
+		return nil, "", storeErr(err, "user")
+	}
+	next := ""
+	if more && len(users) > 0 {
+		raw, _ := json.Marshal(pageToken{After: users[len(users)-1].ID, Filter: fp})
+		next = base64.RawURLEncoding.EncodeToString(raw)
+	}
+	return users, next, nil
+}
+
+// MetadataPatch changes one metadata object. Replace swaps the whole
+// object; otherwise each key of Set is written, a nil value deleting the
+// key (Auth0's PATCH merges top-level keys the same way).
+type MetadataPatch struct {
+	Replace bool
+	Value   map[string]any // with Replace
+	Set     map[string]any
+}
+
+func (m *MetadataPatch) apply(cur map[string]any) map[string]any {
+	if m.Replace {
+		return m.Value
+	}
+	out := make(map[string]any, len(cur)+len(m.Set))
+	for k, v := range cur {
+		out[k] = v
+	}
+	for k, v := range m.Set {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Patch names the fields to change; nil fields stay as they are.
+type Patch struct {
+	Email, Username                                             *string
+	EmailVerified                                               *bool
+	Name, GivenName, FamilyName, Nickname, Picture, PhoneNumber *string
+	UserMetadata, AppMetadata                                   *MetadataPatch
+}
+
+// Update applies the patch. An email or username change is refused with
+// ALREADY_EXISTS when another user of the connection has it, in Trickle or
+// (while the legacy store is in use) in the legacy store.
+func (s *Service) Update(ctx context.Context, id string, p Patch) (*store.User, error) {
+	if err := validID(id); err != nil {
+		return nil, err
+	}
+	// Compare-and-set on updated_at; a concurrent change makes us re-read
+	// and re-apply the patch.
+	for range 3 {
+		cur, err := s.store.Get(ctx, id)
+		if err != nil {
+			return nil, storeErr(err, "user")
+		}
+		prev := cur.UpdatedAt
+		next := *cur
+		if err := s.applyPatch(&next, p); err != nil {
+			return nil, err
+		}
+		if err := s.checkLegacy(ctx, cur, &next); err != nil {
+			return nil, err
+		}
+		err = s.store.UpdateProfile(ctx, &next, prev)
+		var dup *store.DuplicateError
+		switch {
+		case err == nil:
+			s.log.Info("user updated", "user_id", id, "connection", cur.Connection)
+			return &next, nil
+		case errors.As(err, &dup):
+			return nil, apperr.New(apperr.AlreadyExists, "%s is already used by another user of connection %q", dup.Field, cur.Connection)
+		case errors.Is(err, store.ErrConflict):
+			continue
+		default:
+			return nil, storeErr(err, "user")
+		}
+	}
+	return nil, apperr.New(apperr.Unavailable, "the user is being changed concurrently; try again")
+}
+
+func (s *Service) applyPatch(u *store.User, p Patch) error {
+	conn, _ := s.conns.Current().Get(u.Connection)
+	if p.Email != nil {
+		e := store.Normalize(*p.Email)
+		if !login.ValidEmail(e) {
+			return apperr.New(apperr.InvalidArgument, "email must be a well-formed address")
+		}
+		u.Email = e
+	}
+	if p.Username != nil {
+		n := store.Normalize(*p.Username)
+		if n != "" && !login.ValidUsername(n) {
+			return apperr.New(apperr.InvalidArgument, "username must be 1-128 characters without '@' or spaces")
+		}
+		if n == "" && conn != nil && conn.RequiresUsername {
+			return apperr.New(apperr.InvalidArgument, "connection %q requires a username", u.Connection)
+		}
+		u.Username = n
+	}
+	if p.EmailVerified != nil {
+		u.EmailVerified = *p.EmailVerified
+	}
+	for _, f := range []struct {
+		name string
+		src  *string
+		dst  *string
+	}{
+		{"name", p.Name, &u.Name}, {"given_name", p.GivenName, &u.GivenName}, {"family_name", p.FamilyName, &u.FamilyName},
+		{"nickname", p.Nickname, &u.Nickname}, {"picture", p.Picture, &u.Picture}, {"phone_number", p.PhoneNumber, &u.PhoneNumber},
+	} {
+		if f.src == nil {
+			continue
+		}
+		if len(*f.src) > login.MaxProfileField || !utf8.ValidString(*f.src) || strings.ContainsRune(*f.src, 0) {
+			return apperr.New(apperr.InvalidArgument, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
+		}
+		*f.dst = *f.src
+	}
+	for _, m := range []struct {
+		name  string
+		patch *MetadataPatch
+		dst   *map[string]any
+	}{{"user_metadata", p.UserMetadata, &u.UserMetadata}, {"app_metadata", p.AppMetadata, &u.AppMetadata}} {
+		if m.patch == nil {
+			continue
+		}
+		next := m.patch.apply(*m.dst)
+		if err := ValidateMetadata(m.name, next); err != nil {
+			return err
+		}
+		*m.dst = next
+	}
+	return nil
+}
+
+// ValidateMetadata refuses metadata the store cannot hold safely: keys
+// with '$', '.' or NUL (operators and paths in MongoDB), deep nesting, and
+// large objects (everything lives in the user's one document).
+func ValidateMetadata(name string, m map[string]any) error {
+	b, err := json.Marshal(m)
+	if err != nil || len(b) > maxMetadataBytes {
+		return apperr.New(apperr.InvalidArgument, "%s must be a JSON object of at most %d bytes", name, maxMetadataBytes)
+	}
+	var walk func(v any, depth int) error
+	walk = func(v any, depth int) error {
+		if depth > maxMetadataDepth {
+			return apperr.New(apperr.InvalidArgument, "%s is nested deeper than %d levels", name, maxMetadataDepth)
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k == "" || strings.HasPrefix(k, "$") || strings.ContainsAny(k, ".\x00") {
+					return apperr.New(apperr.InvalidArgument, "%s: key %q is not allowed (empty, or with '$' first, '.' or NUL)", name, k)
+				}
+				if err := walk(e, depth+1); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if err := walk(e, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(m, 0)
+}
+
+// checkLegacy refuses an email or username that a different user of the
+// legacy store holds: that user would otherwise collide on first login.
+func (s *Service) checkLegacy(ctx context.Context, cur, next *store.User) error {
+	conn, ok := s.conns.Current().Get(cur.Connection)
+	if !ok || !conn.UsesLegacy() {
+		return nil
+	}
+	for _, c := range []struct{ field, old, new string }{{"email", cur.Email, next.Email}, {"username", cur.Username, next.Username}} {
+		if c.new == "" || c.new == c.old {
+			continue
+		}
+		p, err := conn.Legacy.GetUser(ctx, c.new)
+		switch {
+		case errors.Is(err, legacy.ErrNotFound):
+			continue
+		case errors.Is(err, legacy.ErrUnsupported):
+			return apperr.New(apperr.FailedPrecondition, "connection %q's connector cannot look users up (GetUser), so the %s change cannot be checked", cur.Connection, c.field)
+		case err != nil:
+			return apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
+		}
+		if p.GetLegacyId() != cur.LegacyID || cur.LegacyID == "" {
+			return apperr.New(apperr.AlreadyExists, "%s is already used by a user of the legacy store of connection %q", c.field, cur.Connection)
+		}
+	}
+	return nil
+}
+
+// SetBlocked blocks or unblocks the user.
+func (s *Service) SetBlocked(ctx context.Context, id string, blocked bool) (*store.User, error) {
+	if err := validID(id); err != nil {
+		return nil, err
+	}
+	u, err := s.store.SetBlocked(ctx, id, blocked)
+	if err != nil {
+		return nil, storeErr(err, "user")
+	}
+	s.log.Info("user block changed", "user_id", id, "blocked", blocked)
+	return u, nil
+}
+
+// Delete removes the user, leaving a tombstone unless allowReimport.
+func (s *Service) Delete(ctx context.Context, id string, allowReimport bool) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	u, err := s.store.Delete(ctx, id, !allowReimport, s.now())
+	if err != nil {
+		return storeErr(err, "user")
+	}
+	s.log.Info("user deleted", "user_id", id, "connection", u.Connection, "legacy_id", u.LegacyID, "tombstone", !allowReimport)
+	return nil
+}
