@@ -37,5 +37,6 @@ func run(path string) error {
 	if err != nil {
 		return err
 	}
+	srv.WatchConfig(path) // SIGHUP or a changed file reloads the connections
 	return srv.Run(ctx)
 }

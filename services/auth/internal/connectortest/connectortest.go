@@ -41,6 +41,7 @@ type Server struct {
 	count    int64
 	delay    time.Duration
 	failing  bool
+	unimpl   map[string]bool
 	inflight atomic.Int64
 	maxSeen  atomic.Int64
 
@@ -83,6 +84,26 @@ func (s *Server) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlo
 
 // SetFailing makes every call answer UNAVAILABLE (legacy DB down).
 func (s *Server) SetFailing(f bool) { s.mu.Lock(); s.failing = f; s.mu.Unlock() }
+
+// SetUnimplemented makes a method ("GetUser", "CountUsers") answer
+// UNIMPLEMENTED, like a connector that does not support it.
+func (s *Server) SetUnimplemented(method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unimpl == nil {
+		s.unimpl = map[string]bool{}
+	}
+	s.unimpl[method] = true
+}
+
+func (s *Server) unimplemented(method string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unimpl[method] {
+		return status.Error(codes.Unimplemented, method+" is not supported")
+	}
+	return nil
+}
 
 // MaxConcurrentLogins is the most Login calls seen in flight at once.
 func (s *Server) MaxConcurrentLogins() int64 { return s.maxSeen.Load() }
@@ -139,6 +160,9 @@ func (s *Server) Login(ctx context.Context, req *connectorv1.LoginRequest) (*con
 // GetUser implements LegacyConnectorServer.
 func (s *Server) GetUser(ctx context.Context, req *connectorv1.GetUserRequest) (*connectorv1.GetUserResponse, error) {
 	s.GetUserCalls.Add(1)
+	if err := s.unimplemented("GetUser"); err != nil {
+		return nil, err
+	}
 	if _, err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -154,6 +178,9 @@ func (s *Server) GetUser(ctx context.Context, req *connectorv1.GetUserRequest) (
 // CountUsers implements LegacyConnectorServer.
 func (s *Server) CountUsers(ctx context.Context, _ *connectorv1.CountUsersRequest) (*connectorv1.CountUsersResponse, error) {
 	s.CountCalls.Add(1)
+	if err := s.unimplemented("CountUsers"); err != nil {
+		return nil, err
+	}
 	if _, err := s.enter(ctx); err != nil {
 		return nil, err
 	}

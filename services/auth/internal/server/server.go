@@ -68,6 +68,7 @@ type Server struct {
 	grpcLis, httpLis, opsLis net.Listener
 	gatewayConn              *grpc.ClientConn
 	closers                  []func()
+	configPath               string // reloaded on SIGHUP and change (WatchConfig)
 }
 
 // New connects to the stores, builds the services and binds the listeners.
@@ -241,6 +242,9 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.grpcSrv.Serve(s.grpcLis) })
 	g.Go(func() error { return ignoreClosed(s.httpSrv.Serve(s.httpLis)) })
 	g.Go(func() error { return ignoreClosed(s.opsSrv.Serve(s.opsLis)) })
+	if s.configPath != "" {
+		g.Go(func() error { s.watch(gctx); return nil })
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.log.Info("auth service started", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "ops", s.OpsAddr(), "connections", len(s.cfg.Connections))
 	g.Go(func() error {
