@@ -14,6 +14,7 @@ import (
 func TestExampleConfigLoads(t *testing.T) {
 	t.Setenv("MONGODB_URI", "mongodb://db:27017")
 	t.Setenv("REDIS_PASSWORD", "s3cret")
+	t.Setenv("TRICKLE_RESET_WEBHOOK_SECRET", "hook")
 	cfg, err := config.Load("../../../../deploy/config/auth.example.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +32,13 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if cfg.Password.MemoryKiB != 19456 || cfg.Password.Time != 2 || cfg.Password.Threads != 1 {
 		t.Fatalf("password params: %+v", cfg.Password)
+	}
+	if p := cfg.Password.Policy; p.MinLength != 8 || p.MaxBytes != 1024 || !p.ForbidEmail {
+		t.Fatalf("password policy: %+v", p)
+	}
+	if !cfg.Admin.APIKey.IsSet() || cfg.PasswordReset.Webhook.URL == "" || cfg.PasswordReset.Webhook.MaxAttempts != 5 ||
+		cfg.PasswordReset.TicketTTL != time.Hour || cfg.Status.CacheTTL != 30*time.Second || cfg.Reload.WatchInterval != 5*time.Second {
+		t.Fatalf("admin, reset, status or reload: %+v %+v %+v %+v", cfg.Admin, cfg.PasswordReset, cfg.Status, cfg.Reload)
 	}
 }
 
@@ -61,6 +69,9 @@ func TestInvalidConfigsAreRefusedWithReasons(t *testing.T) {
 		"no address":     {"tokens: {dev_key_dir: /x}\nconnections: [{name: a, import_mode: true, legacy_enabled: true, connector: {tls: {insecure: true}}}]\n", "connector.address"},
 		"implicit plain": {"tokens: {dev_key_dir: /x}\nconnections: [{name: a, import_mode: true, legacy_enabled: true, connector: {address: 'x:1'}}]\n", "insecure: true"},
 		"weak argon2":    {"tokens: {dev_key_dir: /x}\npassword: {threads: 0}\n", "threads"},
+		"policy":         {"tokens: {dev_key_dir: /x}\npassword: {policy: {min_length: 0}}\n", "min_length"},
+		"webhook secret": {"tokens: {dev_key_dir: /x}\npassword_reset: {webhook: {url: 'https://x'}}\n", "webhook.secret"},
+		"webhook url":    {"tokens: {dev_key_dir: /x}\npassword_reset: {webhook: {url: 'ftp://x', secret: {env: HOME}}}\n", "webhook.url"},
 		"unset env":      {"tokens: {dev_key_dir: ${TRICKLE_TEST_UNSET_VAR}}\n", "TRICKLE_TEST_UNSET_VAR"},
 	} {
 		_, err := config.Load(write(t, c.body))
