@@ -55,6 +55,12 @@ lint: tools check-fmt vet ## buf lint, buf breaking against main, gofmt and go v
 certs: ## Write development mTLS certificates (CA, connector server, auth client) to .data/certs.
 	go run ./deploy/cmd/devcerts -out .data/certs
 
+RUN_ARGS ?=
+.PHONY: run
+run: ## Local demo with only Go: auth service, embedded FerretDB, demo connector over SQLite (RUN_ARGS=-reset to start afresh).
+	go build -o $(BIN)/trickle-local ./services/auth/cmd/trickle-local
+	$(BIN)/trickle-local --data $(CURDIR)/.data $(RUN_ARGS)
+
 .PHONY: services
 services: ## Install (if missing) and start PostgreSQL, MariaDB, Redis on loopback; install nginx for the webauth tests.
 	deploy/testenv/services.sh

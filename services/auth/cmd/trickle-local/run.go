@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go)
+
+	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
+	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
+	"github.com/trickle-auth/trickle/connectors/kit/sqlcore"
+	"github.com/trickle-auth/trickle/deploy/testenv/ferret"
+	"github.com/trickle-auth/trickle/services/auth/internal/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/server"
+)
+
+// connectionName is the demo connection clients log in to.
+const connectionName = "legacy-demo"
+
+// ownedFiles are what the runner keeps in the data dir (and -reset deletes).
+var ownedFiles = []string{"ferretdb", "legacy-demo.sqlite", "keys", "admin-key", "connector-token", "auth.yaml", "connector.yaml"}
+
+// Options configure a local run.
+type Options struct {
+	// DataDir holds everything the run keeps: FerretDB's files, the demo
+	// legacy database, the dev signing key, the generated secrets and
+	// configuration files.
+	DataDir string
+	// Reset deletes what earlier runs left in DataDir (and nothing else).
+	Reset bool
+	// Listeners of the auth service (port 0: any free port).
+	GRPCAddr, HTTPAddr, OpsAddr string
+	// MongoFromEnv uses the MongoDB at $MONGODB_URI (database
+	// trickle_local) instead of the embedded FerretDB.
+	MongoFromEnv bool
+	// RedisAddr, when set, holds the migration lock (password from
+	// $REDIS_PASSWORD if set); empty uses an in-process lock.
+	RedisAddr string
+	// LogLevel of the services' logs (debug, info, warn, error).
+	LogLevel string
+	// Log receives the services' logs; Out the commands to try.
+	Log, Out io.Writer
+}
+
+// Demo describes a running local demo.
+type Demo struct {
+	GRPCAddr, HTTPAddr, OpsAddr string
+	Connection                  string
+	AdminKey                    string
+	UserStore, Lock, Legacy     string // for people
+	DataDir                     string
+}
+
+// run starts the user store (unless external), the demo connector and the
+// auth service, calls ready once all listen, and serves until ctx ends.
+func run(ctx context.Context, o Options, ready func(*Demo)) (err error) {
+	dir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return err
+	}
+	if o.Reset { // only what the runner made: the dir may hold other files (make certs)
+		for _, name := range ownedFiles {
+			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	logCfg := kitserver.LogConfig{Level: o.LogLevel, Format: "text"}
+	if logCfg.Level == "" {
+		logCfg.Level = "info"
+	}
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(logCfg.Level))); err != nil {
+		return fmt.Errorf("log level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: level}))
+	d := &Demo{GRPCAddr: o.GRPCAddr, Connection: connectionName, DataDir: dir}
+
+	// The user store.
+	mongoURI := "{env: MONGODB_URI}"
+	database := "trickle_local"
+	d.UserStore = "MongoDB at $MONGODB_URI, database " + database
+	if !o.MongoFromEnv {
+		fdir := filepath.Join(dir, "ferretdb")
+		f, err := ferret.Start(fdir, slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelError})))
+		if err != nil {
+			return err
+		}
+		defer f.Stop()
+		mongoURI, database = yamlString(f.URI()), "trickle"
+		d.UserStore = "FerretDB (embedded, SQLite in " + rel(fdir) + ") at " + f.URI()
+	}
+	redis := "{}"
+	d.Lock = "in-process (set REDIS_ADDR to use Redis)"
+	if o.RedisAddr != "" {
+		redis = "\n  addr: " + yamlString(o.RedisAddr)
+		if os.Getenv("REDIS_PASSWORD") != "" {
+			redis += "\n  password: {env: REDIS_PASSWORD}"
+		}
+		d.Lock = "Redis at " + o.RedisAddr
+	}
+
+	// Secrets, made once and kept in the data dir.
+	tokenFile, adminFile := filepath.Join(dir, "connector-token"), filepath.Join(dir, "admin-key")
+	if _, err := ensureSecret(tokenFile); err != nil {
+		return err
+	}
+	if d.AdminKey, err = ensureSecret(adminFile); err != nil {
+		return err
+	}
+
+	// The demo legacy store and its connector, served over real gRPC on
+	// loopback with a bearer token, as in production.
+	legacyPath := filepath.Join(dir, "legacy-demo.sqlite")
+	if err := seedLegacy(ctx, legacyPath); err != nil {
+		return fmt.Errorf("demo legacy database: %w", err)
+	}
+	d.Legacy = "SQLite " + rel(legacyPath) + " (generic preset)"
+	connectorFile := filepath.Join(dir, "connector.yaml")
+	if err := writeFile(connectorFile, fmt.Sprintf(connectorYAML, yamlString(tokenFile), yamlString(logCfg.Level), yamlString(sqliteDSN(legacyPath, true)))); err != nil {
+		return err
+	}
+	var cf sqlcore.File
+	if err := kitconfig.Load(connectorFile, &cf); err != nil {
+		return err
+	}
+	clog := log.With("service", "connector")
+	legacy, err := sqlcore.Open(cf.Legacy, "sqlite", sqlcore.SQLite{}, clog)
+	if err != nil {
+		return fmt.Errorf("%s: %w", connectorFile, err)
+	}
+	defer func() { _ = legacy.Close() }()
+	csrv, err := kitserver.New(cf.Server, legacy, clog)
+	if err != nil {
+		return err
+	}
+	clis, err := net.Listen("tcp", cf.Server.Listen)
+	if err != nil {
+		return err
+	}
+	cctx, stopConnector := context.WithCancel(context.WithoutCancel(ctx))
+	connectorDone := make(chan error, 1)
+	go func() { connectorDone <- csrv.Serve(cctx, clis, nil) }()
+	defer func() {
+		stopConnector()
+		if cerr := <-connectorDone; cerr != nil && err == nil {
+			err = fmt.Errorf("connector: %w", cerr)
+		}
+	}()
+	d.Legacy += " through the SQL connector at " + clis.Addr().String()
+
+	// The auth service, from a generated configuration file.
+	authFile := filepath.Join(dir, "auth.yaml")
+	authYAML := fmt.Sprintf(authYAMLTemplate,
+		yamlString(o.GRPCAddr), yamlString(o.HTTPAddr), yamlString(o.OpsAddr), yamlString(logCfg.Level),
+		mongoURI, yamlString(database), redis, yamlString(filepath.Join(dir, "keys")), yamlString(adminFile),
+		yamlString(connectionName), yamlString(clis.Addr().String()), yamlString(tokenFile))
+	if err := writeFile(authFile, authYAML); err != nil {
+		return err
+	}
+	cfg, err := config.Load(authFile)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, cfg, log.With("service", "authd"))
+	if err != nil {
+		return err
+	}
+	d.GRPCAddr, d.HTTPAddr, d.OpsAddr = srv.GRPCAddr(), srv.HTTPAddr(), srv.OpsAddr()
+	printCommands(o.Out, d)
+	if ready != nil {
+		ready(d)
+	}
+	return srv.Run(ctx)
+}
+
+// connectorYAML is the demo connector's configuration (sqlcore.File).
+const connectorYAML = `# Generated by trickle-local on every start.
+server:
+  listen: 127.0.0.1:0
+  ops_listen: "off"
+  auth:
+    bearer_token: {file: %s}
+  log: {level: %s, format: text}
+legacy:
+  dsn: %s
+  preset: generic
+`
+
+// authYAMLTemplate is the auth service's configuration; everything not
+// set here keeps authd's defaults (argon2id parameters included).
+const authYAMLTemplate = `# Generated by trickle-local on every start; authd --config takes the same file.
+grpc_addr: %s
+http_addr: %s
+ops_addr: %s
+shutdown_timeout: 5s
+log: {level: %s, format: text}
+mongodb:
+  uri: %s
+  database: %s
+redis: %s
+tokens:
+  dev_key_dir: %s
+admin:
+  api_key: {file: %s}
+status:
+  cache_ttl: 2s
+connections:
+  - name: %s
+    import_mode: true
+    legacy_enabled: true
+    connector:
+      address: %s
+      tls: {insecure: true}
+      token: {file: %s}
+`
+
+// yamlString quotes s as a YAML double-quoted scalar.
+func yamlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// ensureSecret returns the secret in path, creating a random one (0600)
+// the first time.
+func ensureSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(raw)
+	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
+}
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// rel shortens path relative to the working directory when it is inside.
+func rel(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	r, err := filepath.Rel(wd, path)
+	if err != nil || strings.HasPrefix(r, "..") {
+		return path
+	}
+	return "./" + r
+}
