@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"errors"
 
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/account"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/login"
+	"github.com/trickle-auth/trickle/services/auth/internal/store"
 	"github.com/trickle-auth/trickle/services/auth/internal/token"
 )
 
@@ -16,16 +19,29 @@ type AuthServer struct {
 	Logins   *login.Service
 	Tokens   *token.Issuer
 	Accounts *account.Service
+	// Guard refuses password guessing before any hashing or legacy call,
+	// which also protects the legacy store of users not migrated yet.
+	Guard     *bruteforce.Guard
+	ClientIPs ClientIPs
 }
 
 var _ authv1.AuthServiceServer = (*AuthServer)(nil)
 
 // Login implements AuthService.Login.
 func (s *AuthServer) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.LoginResponse, error) {
-	res, err := s.Logins.Login(ctx, req.GetConnection(), req.GetIdentifier(), req.GetPassword())
-	if err != nil {
+	ip, ident := s.ClientIPs.Of(ctx), store.Normalize(req.GetIdentifier())
+	if err := s.allow(ctx, req.GetConnection(), ident, ip); err != nil {
 		return nil, err
 	}
+	res, err := s.Logins.Login(ctx, req.GetConnection(), req.GetIdentifier(), req.GetPassword())
+	switch {
+	case errors.Is(err, apperr.ErrInvalidCredentials):
+		s.guard().Failure(ctx, req.GetConnection(), ident, ip)
+		return nil, err
+	case err != nil:
+		return nil, err
+	}
+	s.guard().Success(ctx, req.GetConnection(), ident, ip)
 	tok, ttl, err := s.Tokens.Issue(token.Claims{Subject: res.User.ID, Email: res.User.Email, Connection: res.User.Connection})
 	if err != nil {
 		return nil, apperr.Wrap(apperr.Internal, err, "could not issue a token")
@@ -36,8 +52,32 @@ func (s *AuthServer) Login(ctx context.Context, req *authv1.LoginRequest) (*auth
 	}, nil
 }
 
+func (s *AuthServer) guard() *bruteforce.Guard {
+	if s.Guard == nil {
+		return disabledGuard
+	}
+	return s.Guard
+}
+
+var disabledGuard = bruteforce.New(bruteforce.Config{Disabled: true}, nil, "", nil, nil)
+
+// allow asks the brute-force guard; a refusal is RESOURCE_EXHAUSTED with
+// the time to wait.
+func (s *AuthServer) allow(ctx context.Context, connection, ident, ip string) error {
+	err := s.guard().Allow(ctx, connection, ident, ip)
+	var d *bruteforce.Denied
+	if errors.As(err, &d) {
+		return &apperr.Error{Kind: apperr.ResourceExhausted, Msg: "too many attempts, try again later", RetryAfter: d.RetryAfter}
+	}
+	return err
+}
+
 // SignUp implements AuthService.SignUp.
 func (s *AuthServer) SignUp(ctx context.Context, req *authv1.SignUpRequest) (*authv1.SignUpResponse, error) {
+	// A throttled IP may not probe which identifiers exist either.
+	if err := s.allow(ctx, req.GetConnection(), store.Normalize(req.GetEmail()), s.ClientIPs.Of(ctx)); err != nil {
+		return nil, err
+	}
 	u, err := s.Accounts.SignUp(ctx, account.SignUpInput{
 		Connection: req.GetConnection(), Email: req.GetEmail(), Username: req.GetUsername(), Password: req.GetPassword(),
 		Name: req.GetName(), GivenName: req.GetGivenName(), FamilyName: req.GetFamilyName(), Nickname: req.GetNickname(),
@@ -51,6 +91,9 @@ func (s *AuthServer) SignUp(ctx context.Context, req *authv1.SignUpRequest) (*au
 
 // RequestPasswordReset implements AuthService.RequestPasswordReset.
 func (s *AuthServer) RequestPasswordReset(ctx context.Context, req *authv1.RequestPasswordResetRequest) (*authv1.RequestPasswordResetResponse, error) {
+	if err := s.allow(ctx, req.GetConnection(), store.Normalize(req.GetIdentifier()), s.ClientIPs.Of(ctx)); err != nil {
+		return nil, err
+	}
 	if err := s.Accounts.RequestPasswordReset(ctx, req.GetConnection(), req.GetIdentifier()); err != nil {
 		return nil, err
 	}

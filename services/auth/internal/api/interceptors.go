@@ -13,12 +13,15 @@ import (
 	"runtime/debug"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 )
 
 var kindCodes = map[apperr.Kind]codes.Code{
@@ -48,7 +51,13 @@ func ToStatus(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) && apperr.KindOf(err) == apperr.Internal {
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
-	return status.Error(kindCodes[apperr.KindOf(err)], apperr.Message(err))
+	st := status.New(kindCodes[apperr.KindOf(err)], apperr.Message(err))
+	if d := apperr.RetryAfterOf(err); d > 0 {
+		if withInfo, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); derr == nil {
+			st = withInfo
+		}
+	}
+	return st.Err()
 }
 
 type requestIDKey struct{}
@@ -60,6 +69,9 @@ func RequestID(ctx context.Context) string {
 }
 
 const requestIDHeader = "x-request-id"
+
+// RetryAfterHeader is the response metadata key mapped to HTTP Retry-After.
+const RetryAfterHeader = "retry-after"
 
 func requestID(ctx context.Context) string {
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
@@ -96,6 +108,10 @@ func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 				attrs = append(attrs, "code", kindCodes[apperr.KindOf(err)].String(), "err", err)
 			}
 			log.Log(ctx, level, "rpc", attrs...)
+			if d := apperr.RetryAfterOf(err); d > 0 {
+				// grpc-gateway turns this into the HTTP Retry-After header.
+				_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterHeader, bruteforce.RetryAfterSeconds(d)))
+			}
 			err = ToStatus(err)
 		}()
 		return handler(ctx, req)

@@ -10,6 +10,7 @@ import (
 
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/manage"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
@@ -25,6 +26,8 @@ type ManagementServer struct {
 	authv1.UnimplementedManagementServiceServer
 	Manage  *manage.Service
 	Tickets TicketIssuer
+	// Guard's lockouts of the user are cleared by UnblockUser.
+	Guard *bruteforce.Guard
 }
 
 var _ authv1.ManagementServiceServer = (*ManagementServer)(nil)
@@ -168,6 +171,16 @@ func (s *ManagementServer) UnblockUser(ctx context.Context, req *authv1.UnblockU
 	u, err := s.Manage.SetBlocked(ctx, req.GetUserId(), false)
 	if err != nil {
 		return nil, err
+	}
+	if s.Guard != nil {
+		for _, ident := range []string{u.Email, u.Username} {
+			if ident == "" {
+				continue
+			}
+			if _, err := s.Guard.Unblock(ctx, u.Connection, ident); err != nil {
+				return nil, apperr.Wrap(apperr.Unavailable, err, "could not clear the login lockouts")
+			}
+		}
 	}
 	return &authv1.UnblockUserResponse{User: UserToProto(u)}, nil
 }

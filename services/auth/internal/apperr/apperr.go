@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind says what went wrong, in terms a caller can act on.
@@ -53,6 +54,9 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error
+	// RetryAfter, when set, tells the caller when to try again (sent as
+	// a Retry-After header over REST and a RetryInfo detail over gRPC).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -100,6 +104,15 @@ func Message(err error) string {
 		return e.Msg
 	}
 	return "internal error"
+}
+
+// RetryAfterOf returns the retry delay carried by err, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ErrInvalidCredentials is the one answer to an unknown user, a wrong

@@ -2,7 +2,9 @@
 // legacy store behind them) from password guessing: after MaxFailures
 // consecutive failures for one (connection, identifier, client IP) that
 // triple is blocked until an admin unblocks it or the block expires, and
-// every client IP is rate-limited across identifiers. State lives in Redis
+// every client IP is throttled across identifiers once it fails too often
+// (Auth0's "suspicious IP throttling": failures, not attempts, count, so a
+// busy NAT of honest users is not throttled). State lives in Redis
 // so all replicas share it; when Redis is down the guard fails open (logins
 // must keep working, invariant I2's spirit) and counts it.
 package bruteforce
@@ -29,10 +31,11 @@ type Config struct {
 	// BlockFor is how long a block (and a failure streak) lasts unless an
 	// admin unblocks it. Default 24h.
 	BlockFor time.Duration `yaml:"block_for"`
-	// IPPerMinute limits login attempts from one client IP across all
-	// identifiers. Default 100 per minute, burst IPBurst (default 20).
-	IPPerMinute int `yaml:"ip_per_minute"`
-	IPBurst     int `yaml:"ip_burst"`
+	// IPFailuresPerHour is the sustained rate of failed logins one client
+	// IP may have across all identifiers, after a burst of IPBurst; beyond
+	// it the IP is throttled until the bucket refills. Default 100 and 100.
+	IPFailuresPerHour int `yaml:"ip_failures_per_hour"`
+	IPBurst           int `yaml:"ip_burst"`
 	// Disabled turns the protection off (tests, or a proxy that does it).
 	Disabled bool `yaml:"disabled"`
 }
@@ -45,11 +48,11 @@ func (c *Config) SetDefaults() {
 	if c.BlockFor <= 0 {
 		c.BlockFor = 24 * time.Hour
 	}
-	if c.IPPerMinute <= 0 {
-		c.IPPerMinute = 100
+	if c.IPFailuresPerHour <= 0 {
+		c.IPFailuresPerHour = 100
 	}
 	if c.IPBurst <= 0 {
-		c.IPBurst = 20
+		c.IPBurst = 100
 	}
 }
 
@@ -108,19 +111,19 @@ func (g *Guard) failKey(connection, identifier, ip string) string {
 	return g.prefix + "fail:" + subject(connection, identifier) + ":" + ip
 }
 
-// Allow checks an attempt before any password work: the IP's rate, then
-// the (connection, identifier, IP) block. It returns *Denied or nil.
+// Allow checks an attempt before any password work: the IP's throttle,
+// then the (connection, identifier, IP) block. It returns *Denied or nil.
 func (g *Guard) Allow(ctx context.Context, connection, identifier, ip string) error {
 	if !g.active() {
 		return nil
 	}
-	res, err := g.limiter.Allow(ctx, g.prefix+"ip:"+ip, redis_rate.Limit{Rate: g.cfg.IPPerMinute, Burst: g.cfg.IPBurst, Period: time.Minute})
+	throttled, err := g.rdb.PTTL(ctx, g.ipThrottleKey(ip)).Result()
 	if err != nil {
 		return g.openOnError(err)
 	}
-	if res.Allowed == 0 {
+	if throttled > 0 {
 		g.denied.WithLabelValues("rate_limited").Inc()
-		return &Denied{Reason: "rate_limited", RetryAfter: res.RetryAfter}
+		return &Denied{Reason: "rate_limited", RetryAfter: throttled}
 	}
 	key := g.failKey(connection, identifier, ip)
 	n, err := g.rdb.Get(ctx, key).Int()
@@ -149,8 +152,23 @@ func (g *Guard) Failure(ctx context.Context, connection, identifier, ip string) 
 	pipe.PExpire(ctx, key, g.cfg.BlockFor)
 	if _, err := pipe.Exec(ctx); err != nil {
 		_ = g.openOnError(err)
+		return
+	}
+	// The failure also spends one token of the IP's bucket; an empty bucket
+	// throttles the IP until the next token is due.
+	res, err := g.limiter.Allow(ctx, g.prefix+"ipfail:"+ip, redis_rate.Limit{Rate: g.cfg.IPFailuresPerHour, Burst: g.cfg.IPBurst, Period: time.Hour})
+	if err != nil {
+		_ = g.openOnError(err)
+		return
+	}
+	if res.Allowed == 0 && res.RetryAfter > 0 {
+		if err := g.rdb.Set(ctx, g.ipThrottleKey(ip), "1", res.RetryAfter).Err(); err != nil {
+			_ = g.openOnError(err)
+		}
 	}
 }
+
+func (g *Guard) ipThrottleKey(ip string) string { return g.prefix + "ipthrottle:" + ip }
 
 // Success ends a failure streak.
 func (g *Guard) Success(ctx context.Context, connection, identifier, ip string) {

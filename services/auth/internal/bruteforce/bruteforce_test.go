@@ -3,6 +3,7 @@ package bruteforce_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -19,7 +20,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestBlockAfterConsecutiveFailuresPerIP(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	g := bruteforce.New(bruteforce.Config{MaxFailures: 10, IPPerMinute: 1000, IPBurst: 1000}, rdb, prefix, quiet, nil)
+	g := bruteforce.New(bruteforce.Config{MaxFailures: 10, IPFailuresPerHour: 1000, IPBurst: 1000}, rdb, prefix, quiet, nil)
 	ctx := context.Background()
 	attempts := 0
 	for {
@@ -57,7 +58,7 @@ func TestBlockAfterConsecutiveFailuresPerIP(t *testing.T) {
 
 func TestSuccessResetsTheStreak(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	g := bruteforce.New(bruteforce.Config{MaxFailures: 3, IPPerMinute: 1000, IPBurst: 1000}, rdb, prefix, quiet, nil)
+	g := bruteforce.New(bruteforce.Config{MaxFailures: 3, IPFailuresPerHour: 1000, IPBurst: 1000}, rdb, prefix, quiet, nil)
 	ctx := context.Background()
 	for range 2 {
 		g.Failure(ctx, "c", "ada", "ip")
@@ -73,7 +74,7 @@ func TestSuccessResetsTheStreak(t *testing.T) {
 
 func TestBlockExpires(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	g := bruteforce.New(bruteforce.Config{MaxFailures: 1, BlockFor: 200 * time.Millisecond, IPPerMinute: 1000, IPBurst: 1000}, rdb, prefix, quiet, nil)
+	g := bruteforce.New(bruteforce.Config{MaxFailures: 1, BlockFor: 200 * time.Millisecond, IPFailuresPerHour: 1000, IPBurst: 1000}, rdb, prefix, quiet, nil)
 	ctx := context.Background()
 	g.Failure(ctx, "c", "ada", "ip")
 	if err := g.Allow(ctx, "c", "ada", "ip"); err == nil {
@@ -85,38 +86,34 @@ func TestBlockExpires(t *testing.T) {
 	}
 }
 
-// Concurrent guessing from one IP across many identifiers hits the IP limit.
-func TestIPRateLimitAcrossIdentifiers(t *testing.T) {
+// Failures from one IP across many identifiers throttle that IP, and only
+// that IP; successes never do.
+func TestIPThrottleAcrossIdentifiers(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	g := bruteforce.New(bruteforce.Config{IPPerMinute: 30, IPBurst: 10}, rdb, prefix, quiet, nil)
+	g := bruteforce.New(bruteforce.Config{IPFailuresPerHour: 30, IPBurst: 10}, rdb, prefix, quiet, nil)
 	ctx := context.Background()
-	var mu sync.Mutex
-	allowed, limited := 0, 0
+	for i := range 200 {
+		if err := g.Allow(ctx, "c", "same-user", "198.51.100.7"); err != nil {
+			t.Fatalf("attempt %d from a busy but honest IP was refused: %v", i, err)
+		}
+		g.Success(ctx, "c", "same-user", "198.51.100.7")
+	}
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := g.Allow(ctx, "c", "user"+string(rune('a'+i%26)), "203.0.113.9")
-			mu.Lock()
-			defer mu.Unlock()
-			var d *bruteforce.Denied
-			switch {
-			case err == nil:
-				allowed++
-			case errors.As(err, &d) && d.Reason == "rate_limited" && d.RetryAfter > 0:
-				limited++
-			default:
-				t.Error(err)
-			}
+			g.Failure(ctx, "c", fmt.Sprintf("user%d", i), "203.0.113.9")
 		}()
 	}
 	wg.Wait()
-	if allowed > 11 || limited < 39 {
-		t.Fatalf("allowed %d, limited %d; want about the burst (10) allowed", allowed, limited)
+	err := g.Allow(ctx, "c", "fresh-user", "203.0.113.9")
+	var d *bruteforce.Denied
+	if !errors.As(err, &d) || d.Reason != "rate_limited" || d.RetryAfter <= 0 {
+		t.Fatalf("after 50 failures across identifiers: %v, want rate_limited", err)
 	}
-	if err := g.Allow(ctx, "c", "x", "198.51.100.1"); err != nil {
-		t.Fatalf("another IP was limited: %v", err)
+	if err := g.Allow(ctx, "c", "fresh-user", "198.51.100.1"); err != nil {
+		t.Fatalf("another IP was throttled: %v", err)
 	}
 }
 

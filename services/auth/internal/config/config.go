@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"time"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
 	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
+	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 )
 
@@ -35,6 +37,25 @@ type Config struct {
 	PasswordReset PasswordReset `yaml:"password_reset"`
 	Status        Status        `yaml:"status"`
 	Reload        Reload        `yaml:"reload"`
+
+	// BruteForce blocks password guessing per (connection, identifier, IP)
+	// and throttles IPs that fail across identifiers (needs redis.addr).
+	BruteForce bruteforce.Config `yaml:"brute_force"`
+	// TrustedProxies are CIDRs whose x-forwarded-for is believed when
+	// finding a client's IP. Loopback (the in-process REST gateway) is
+	// always trusted; add your load balancers.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TrustedProxyPrefixes parses TrustedProxies (checked by Validate).
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
 }
 
 // Admin is the credential of the ManagementService.
@@ -219,6 +240,11 @@ func (c *Config) Validate() error {
 	}
 	if !c.MongoDB.URI.IsSet() || c.MongoDB.Database == "" {
 		errs = append(errs, errors.New("mongodb: uri and database are required"))
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("trusted_proxies: %q is not a CIDR (e.g. 10.0.0.0/8)", p))
+		}
 	}
 	if err := c.Password.Params.Validate(); err != nil {
 		errs = append(errs, err)

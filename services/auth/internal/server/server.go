@@ -32,6 +32,7 @@ import (
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/account"
 	"github.com/trickle-auth/trickle/services/auth/internal/api"
+	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
 	"github.com/trickle-auth/trickle/services/auth/internal/lock"
@@ -163,8 +164,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.ChainUnaryInterceptor(api.UnaryInterceptor(log), api.AdminInterceptor(adminKey(cfg.Admin))),
 	)
-	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens, Accounts: s.accounts})
-	authv1.RegisterManagementServiceServer(s.grpcSrv, &api.ManagementServer{Manage: manager, Tickets: s.accounts})
+	var guardRedis redis.UniversalClient // stays a nil interface without Redis
+	if s.redis != nil {
+		guardRedis = s.redis
+	} else if !cfg.BruteForce.Disabled {
+		log.Warn("no redis.addr: brute-force protection is off")
+	}
+	guard := bruteforce.New(cfg.BruteForce, guardRedis, cfg.Redis.KeyPrefix, log, reg)
+	clientIPs := api.ClientIPs{Trusted: append(api.DefaultTrustedProxies(), cfg.TrustedProxyPrefixes()...)}
+	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens, Accounts: s.accounts, Guard: guard, ClientIPs: clientIPs})
+	authv1.RegisterManagementServiceServer(s.grpcSrv, &api.ManagementServer{Manage: manager, Tickets: s.accounts, Guard: guard})
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
 
@@ -185,7 +194,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { _ = s.gatewayConn.Close() })
-	gw := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+	gw := runtime.NewServeMux(runtime.WithOutgoingHeaderMatcher(outgoingHeader), runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{},
 	}))
@@ -303,6 +312,18 @@ func adminKey(a config.Admin) api.AdminKey {
 		k, err := a.APIKey.Value()
 		return k, err == nil, err
 	}
+}
+
+// outgoingHeader passes Retry-After and the request id through as plain
+// HTTP headers; other gRPC metadata keeps the gateway's Grpc-Metadata- prefix.
+func outgoingHeader(key string) (string, bool) {
+	switch key {
+	case api.RetryAfterHeader:
+		return "Retry-After", true
+	case "x-request-id":
+		return "X-Request-Id", true
+	}
+	return runtime.MetadataHeaderPrefix + key, true
 }
 
 func ignoreClosed(err error) error {
