@@ -231,11 +231,13 @@ func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw strin
 	if err != nil {
 		return nil, OutcomeError, err
 	}
+	// This login is counted in the inserted document itself: one write
+	// instead of an insert and an update.
+	user.LoginsCount, user.LastLoginAt = 1, s.now().UTC().Truncate(time.Millisecond)
 	if err := s.store.Create(ctx, user); err != nil {
 		return s.afterCreateFailed(ctx, conn, user, pw, err)
 	}
 	s.metrics.Migrations.WithLabelValues(conn.Name, "login").Inc()
-	s.recordLogin(ctx, user)
 	s.log.Info("user migrated", "connection", conn.Name, "user_id", user.ID, "legacy_id", user.LegacyID)
 	return &Result{User: user, Migrated: true}, OutcomeMigrated, nil
 }
