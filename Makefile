@@ -66,6 +66,17 @@ services: ## Install (if missing) and start PostgreSQL, MariaDB, Redis on loopba
 	deploy/testenv/services.sh
 	deploy/testenv/nginx.sh >/dev/null
 
+.PHONY: bench-tools
+bench-tools: $(BIN)/ghz ## Install the load tools pinned in bench/tools/go.mod (ghz, hey) into .bin/.
+
+$(BIN)/ghz: bench/tools/go.mod bench/tools/go.sum
+	cd bench/tools && GOWORK=off GOBIN=$(BIN) go install tool
+	@touch $@
+
+.PHONY: bench
+bench: bench-tools services ## Benchmarks (~5 min): hash floor, logins over gRPC/REST, migrations, storm, peak RSS; writes bench/results/.
+	go run ./bench/cmd/trickle-bench -ghz $(BIN)/ghz -hey $(BIN)/hey $(BENCH_ARGS)
+
 .PHONY: test
 test: check-fmt vet check-generate services ## Everything CI runs: format, vet, generated code, all tests with -race.
 	go test $(GO_TEST_FLAGS) $(addsuffix /...,$(MODULES))
