@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trickle-auth/trickle/connectors/kit/config"
+	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 )
 
 // Config is the `server:` section every connector's YAML file shares.
@@ -37,6 +38,9 @@ type Config struct {
 	// SIGINT/SIGTERM. Default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Log             LogConfig     `yaml:"log"`
+	// Tracing exports OpenTelemetry spans (off by default); a trace started
+	// by the auth service continues into the connector.
+	Tracing tracing.Config `yaml:"tracing"`
 }
 
 // TLSConfig holds PEM file paths.
@@ -75,6 +79,9 @@ func (c *Config) SetDefaults() {
 // Validate reports configuration that cannot work or is unsafe.
 func (c *Config) Validate() error {
 	var errs []error
+	if err := c.Tracing.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Listen == "" {
 		errs = append(errs, errors.New("server.listen is empty"))
 	}

@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/trickle-auth/trickle/connectors/kit/connector"
+	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
@@ -104,6 +105,7 @@ func New(cfg Config, impl connector.PasswordConnector, log *slog.Logger) (*Serve
 		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), auth.unary),
 		grpc.ChainStreamInterceptor(metrics.StreamServerInterceptor(), auth.stream),
 		grpc.MaxRecvMsgSize(64 << 10), // requests are an identifier and a password
+		tracing.ServerOption(),
 	}
 	if cfg.TLS.CertFile != "" {
 		tc, err := serverTLS(cfg.TLS)
@@ -155,6 +157,15 @@ func Run(ctx context.Context, cfg Config, impl connector.PasswordConnector, log 
 	if err != nil {
 		return err
 	}
+	shutdownTracing, err := tracing.Setup(ctx, "trickle-connector", cfg.Tracing)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(fctx)
+	}()
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
+	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/server"
 )
@@ -33,6 +35,15 @@ func run(path string) error {
 	log := kitserver.NewLogger(cfg.Log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	shutdownTracing, err := tracing.Setup(ctx, "trickle-auth", cfg.Tracing)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(fctx) // flush the last spans
+	}()
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
 	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
+	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	// finding a client's IP. Loopback (the in-process REST gateway) is
 	// always trusted; add your load balancers.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Tracing exports OpenTelemetry spans (off by default); traces continue
+	// into the connectors over gRPC.
+	Tracing tracing.Config `yaml:"tracing"`
 }
 
 // TrustedProxyPrefixes parses TrustedProxies (checked by Validate).
@@ -240,6 +244,9 @@ func (c *Config) Validate() error {
 	}
 	if !c.MongoDB.URI.IsSet() || c.MongoDB.Database == "" {
 		errs = append(errs, errors.New("mongodb: uri and database are required"))
+	}
+	if err := c.Tracing.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, p := range c.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {

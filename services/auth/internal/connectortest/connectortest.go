@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
@@ -56,7 +57,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: lis.Addr().String(), users: map[string]*User{}, srv: grpc.NewServer(), lis: lis}
+	s := &Server{Addr: lis.Addr().String(), users: map[string]*User{}, srv: grpc.NewServer(tracing.ServerOption()), lis: lis}
 	connectorv1.RegisterLegacyConnectorServer(s.srv, s)
 	go func() { _ = s.srv.Serve(lis) }()
 	t.Cleanup(s.Stop)

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
+	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 )
@@ -55,7 +56,7 @@ var _ Connector = (*Client)(nil)
 
 // Dial prepares a client of the connector (the connection is made lazily).
 func Dial(cfg config.Connector) (*Client, error) {
-	var opts []grpc.DialOption
+	opts := []grpc.DialOption{tracing.DialOption()}
 	secure := !cfg.TLS.Insecure
 	if secure {
 		tc, err := clientTLS(cfg.TLS)

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/account"
 	"github.com/trickle-auth/trickle/services/auth/internal/api"
@@ -162,6 +163,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	s.health = health.NewServer()
 	s.grpcSrv = grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxMessageBytes),
+		tracing.ServerOption(),
 		grpc.ChainUnaryInterceptor(api.UnaryInterceptor(log), api.AdminInterceptor(adminKey(cfg.Admin))),
 	)
 	var guardRedis redis.UniversalClient // stays a nil interface without Redis
@@ -195,7 +197,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	}
 	s.closers = append(s.closers, func() { _ = s.gatewayConn.Close() })
 	gw := runtime.NewServeMux(runtime.WithOutgoingHeaderMatcher(outgoingHeader), runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{},
 	}))
 	if err := authv1.RegisterAuthServiceHandler(ctx, gw, s.gatewayConn); err != nil {

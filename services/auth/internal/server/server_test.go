@@ -140,7 +140,7 @@ func TestGRPCAndRESTLoginAgree(t *testing.T) {
 		t.Fatalf("REST login: %d %v", code, r)
 	}
 	user, _ := r["user"].(map[string]any)
-	if r["token_type"] != "Bearer" || r["access_token"] == "" || r["migrated"] != nil {
+	if r["token_type"] != "Bearer" || r["access_token"] == "" || r["migrated"] != false {
 		t.Fatalf("REST response: %v", r)
 	}
 	// Same user, snake_case JSON, as Auth0 users know it.
