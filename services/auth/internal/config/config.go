@@ -17,6 +17,7 @@ import (
 	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
+	"github.com/trickle-auth/trickle/services/auth/internal/token"
 )
 
 // Config is the whole file.
@@ -148,17 +149,8 @@ type Password struct {
 	Policy PasswordPolicy `yaml:"policy"`
 }
 
-// Tokens configures access tokens.
-type Tokens struct {
-	Issuer               string        `yaml:"issuer"`
-	Audience             string        `yaml:"audience"`
-	TTL                  time.Duration `yaml:"ttl"`
-	SigningKeyFile       string        `yaml:"signing_key_file"`
-	VerificationKeyFiles []string      `yaml:"verification_key_files"`
-	// DevKeyDir: with no signing_key_file, a key is generated here on first
-	// start (development only).
-	DevKeyDir string `yaml:"dev_key_dir"`
-}
+// Tokens configures access tokens (see internal/token).
+type Tokens = token.Config
 
 // Connection is one legacy store and how its users migrate.
 type Connection struct {
@@ -175,6 +167,11 @@ type Connection struct {
 type Connector struct {
 	Address string        `yaml:"address"`
 	Timeout time.Duration `yaml:"timeout"`
+	// LockTTL is how long one replica may hold the migration lock of an
+	// identifier (after a crash, the next login waits this long). It must
+	// exceed Timeout so that two legacy Login calls for one identifier never
+	// overlap. Default: Timeout + 5s.
+	LockTTL time.Duration `yaml:"lock_ttl"`
 	TLS     ClientTLS     `yaml:"tls"`
 	// Token is sent as a bearer token on every call (over TLS, or plaintext
 	// only when tls.insecure is set).
@@ -282,6 +279,12 @@ func (c *Config) Validate() error {
 		seen[conn.Name] = true
 		if conn.Connector.Timeout == 0 {
 			conn.Connector.Timeout = DefaultConnectorTimeout
+		}
+		if conn.Connector.LockTTL == 0 {
+			conn.Connector.LockTTL = conn.Connector.Timeout + 5*time.Second
+		}
+		if conn.Connector.LockTTL <= conn.Connector.Timeout {
+			errs = append(errs, fmt.Errorf("connection %q: connector.lock_ttl must be longer than connector.timeout", conn.Name))
 		}
 		if conn.ImportMode && conn.LegacyEnabled {
 			if conn.Connector.Address == "" {

@@ -150,11 +150,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	})
 	manager := manage.New(s.store, s.conns, log)
 	reg.MustRegister(manage.NewCollector(manager, cfg.Status.CacheTTL))
-	s.tokens, err = token.NewIssuer(token.Config{
-		Issuer: cfg.Tokens.Issuer, Audience: cfg.Tokens.Audience, TTL: cfg.Tokens.TTL,
-		SigningKeyFile: cfg.Tokens.SigningKeyFile, VerificationKeyFiles: cfg.Tokens.VerificationKeyFiles,
-		DevKeyDir: cfg.Tokens.DevKeyDir,
-	})
+	s.tokens, err = token.NewIssuer(cfg.Tokens)
 	if err != nil {
 		return nil, err
 	}
