@@ -213,7 +213,10 @@ func cpuTime(pid int) time.Duration {
 
 // fetchProfile saves /debug/pprof/<kind>?seconds=N of a running authd.
 func (a *authd) fetchProfile(ctx context.Context, kind string, seconds int, path string) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", a.pprof, kind, seconds)
+	url := fmt.Sprintf("http://%s/debug/pprof/%s", a.pprof, kind)
+	if seconds > 0 {
+		url += fmt.Sprintf("?seconds=%d", seconds)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

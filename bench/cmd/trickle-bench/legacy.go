@@ -139,7 +139,9 @@ func (f *fakeLegacy) Login(_ context.Context, req *connectorv1.LoginRequest) (*c
 	} else if req.GetPassword() != f.password {
 		return nil, status.Error(codes.Unauthenticated, "invalid credentials")
 	}
-	p := &connectorv1.LegacyProfile{LegacyId: u.id, Email: id, EmailVerified: true, Name: "Bench " + u.id}
+	// Every user has a username: without one the store writes a key
+	// holding a NUL byte, which FerretDB on PostgreSQL (jsonb) refuses.
+	p := &connectorv1.LegacyProfile{LegacyId: u.id, Email: id, Username: u.id, EmailVerified: true, Name: "Bench " + u.id}
 	switch u.kind {
 	case kindBcryptExported:
 		p.PasswordHash = &connectorv1.LegacyPasswordHash{Hash: f.bcrypt}

@@ -63,12 +63,18 @@ func runGhz(ghz, raw, addr string, body loginBody, c, n int, d time.Duration) (l
 			Latency    int64 `json:"latency"`
 		} `json:"latencyDistribution"`
 		Status map[string]int `json:"statusCodeDistribution"`
+		Errors map[string]int `json:"errorDistribution"`
 	}
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return loadResult{}, fmt.Errorf("ghz output: %w", err)
 	}
 	r := loadResult{Tool: "ghz", Concurrency: c, OK: rep.Status["OK"], Seconds: float64(rep.Total) / 1e9}
-	r.Cut = rep.Status["Canceled"]
+	// A timed run ends by closing the connection under the calls in flight.
+	for msg, k := range rep.Errors {
+		if strings.Contains(msg, "use of closed network connection") || strings.Contains(msg, "Canceled") {
+			r.Cut += k
+		}
+	}
 	r.Errors = rep.Count - r.OK - r.Cut
 	for _, l := range rep.Latency {
 		switch l.Percentage {
@@ -89,6 +95,7 @@ var (
 	heyStatus = regexp.MustCompile(`^\s*\[(\d+)\]\s+(\d+) responses`)
 	heyTotal  = regexp.MustCompile(`^\s*Total:\s+([0-9.]+) secs`)
 	heyErr    = regexp.MustCompile(`^\s*\[(\d+)\]\s`)
+	heySlow   = regexp.MustCompile(`^\s*Slowest:\s+([0-9.]+) secs`)
 )
 
 // runHey runs hey against authd's REST /v1/login (grpc-gateway).
@@ -112,6 +119,7 @@ func runHey(hey, raw, dir, addr string, body loginBody, c, n int, d time.Duratio
 	r := loadResult{Tool: "hey", Concurrency: c}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	inErrors := false
+	var slowest float64
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "Error distribution:") {
@@ -140,9 +148,17 @@ func runHey(hey, raw, dir, addr string, body loginBody, c, n int, d time.Duratio
 				r.Errors += k
 			}
 		}
+		if m := heySlow.FindStringSubmatch(line); m != nil {
+			slowest, _ = strconv.ParseFloat(m[1], 64)
+		}
 		if m := heyTotal.FindStringSubmatch(line); m != nil {
 			r.Seconds, _ = strconv.ParseFloat(m[1], 64)
 		}
+	}
+	if r.P99ms == 0 {
+		// hey prints "0%% in 0.0000 secs" for p99 when a run has under
+		// 100 samples; the slowest request is then the p99.
+		r.P99ms = slowest * 1e3
 	}
 	if r.Seconds > 0 {
 		r.RPS = float64(r.OK) / r.Seconds

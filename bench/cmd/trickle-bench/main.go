@@ -97,7 +97,7 @@ func run(o benchOptions) error {
 
 	// 1. The floor, with nothing else running.
 	logf("floor: argon2id m=%d t=%d p=%d on %d cores", res.Params.MemoryKiB, res.Params.Time, res.Params.Threads, ncpu)
-	res.HashMs, res.FloorPerSec, res.FloorRuns = measureFloor(res.Params, ncpu, o.runs)
+	res.HashMs, res.FloorPerSec, res.HashCPUms, res.FloorRuns = measureFloor(res.Params, ncpu, o.runs)
 	legProbe := map[legacyKind]string{
 		kindBcrypt:         leg.add("probe-bcrypt", 1, kindBcrypt)[0],
 		kindArgon2Exported: leg.add("probe-argon2", 1, kindArgon2Exported)[0],
@@ -116,6 +116,7 @@ func run(o benchOptions) error {
 		a.stop()
 		return err
 	}
+	res.StoreFindMs, res.StoreInsertMs = measureStoreOps(mongoURI, db)
 	res.Migrations = measureMigrations(a, leg, o.migrations, res)
 	res.Transport = measureTransport(a, 1500)
 	// The last seeded user: the one a scanning store would find last.

@@ -40,7 +40,11 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // measureFloor returns the median time of one hash on an idle core and the
 // median of runs measurements of verifications per second on all cores.
-func measureFloor(p argonParams, ncpu, runs int) (hashMs, perSec float64, all []float64) {
+//
+// cpuMs is the CPU time one verification costs in the floor runs (process
+// CPU time / verifications; nothing else runs in this process then): the
+// contention-proof yardstick for authd's CPU time per login.
+func measureFloor(p argonParams, ncpu, runs int) (hashMs, perSec, cpuMs float64, all []float64) {
 	salt := make([]byte, p.SaltLen)
 	_, _ = rand.Read(salt)
 	var one []float64
@@ -49,7 +53,9 @@ func measureFloor(p argonParams, ncpu, runs int) (hashMs, perSec float64, all []
 		p.key(benchPassword, salt)
 		one = append(one, ms(time.Since(t)))
 	}
+	var cpus []float64
 	for range runs {
+		cpu0 := cpuTime(os.Getpid())
 		var n atomic.Int64
 		var wg sync.WaitGroup
 		start := time.Now()
@@ -64,8 +70,9 @@ func measureFloor(p argonParams, ncpu, runs int) (hashMs, perSec float64, all []
 		}
 		wg.Wait()
 		all = append(all, float64(n.Load())/time.Since(start).Seconds())
+		cpus = append(cpus, ms(cpuTime(os.Getpid())-cpu0)/float64(n.Load()))
 	}
-	return median(one), median(all), all
+	return median(one), median(all), median(cpus), all
 }
 
 // measureLegacy times a Login call to the connector itself: the gRPC round
@@ -411,6 +418,9 @@ type rssRun struct {
 	OK          int     `json:"ok"`
 	Errors      int     `json:"errors"`
 	Seconds     float64 `json:"seconds"`
+	// HeapTop is the in-use heap 4 s into the run (logins queued).
+	HeapFile string `json:"heap_profile"`
+	HeapTop  string `json:"heap_top"`
 }
 
 // measureRSS runs `concurrency` logins at once against a fresh authd
@@ -437,20 +447,59 @@ func measureRSS(o benchOptions, spec func(string) authdSpec, user string) ([]rss
 		body := loginBody{Connection: "bench", Identifier: user, Password: benchPassword}
 		var lr loadResult
 		raw := filepath.Join(s.dir, s.name+".out")
+		// While the logins wait for the pool, see what holds the memory.
+		heapPath := filepath.Join(s.dir, s.name+"-heap.pprof")
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			time.Sleep(4 * time.Second)
+			ctx, cancel := background(30 * time.Second)
+			defer cancel()
+			if err := a.fetchProfile(ctx, "heap", 0, heapPath); err != nil {
+				logf("heap profile: %v", err)
+			}
+		})
 		if c.tool == "ghz" {
 			lr, err = runGhz(o.ghz, raw, a.grpc, body, c.n, c.n, 0)
 		} else {
 			lr, err = runHey(o.hey, raw, s.dir, a.http, body, c.n, c.n, 0)
 		}
+		wg.Wait()
 		_, hwm, merr := memKiB(a.pid())
 		a.stop()
 		if err = errors.Join(err, merr); err != nil {
 			return nil, err
 		}
 		r := rssRun{Tool: c.tool, Concurrency: c.n, IdleRSSMiB: float64(idle) / 1024, PeakRSSMiB: float64(hwm) / 1024,
-			OK: lr.OK, Errors: lr.Errors, Seconds: lr.Seconds}
+			OK: lr.OK, Errors: lr.Errors, Seconds: lr.Seconds, HeapFile: heapPath,
+			HeapTop: pprofTop(s.binary, heapPath, "-sample_index=inuse_space", "-nodecount=12")}
 		logf("rss %s c=%d: idle %.0f MiB, peak %.0f MiB (%d ok, %d errors, %.1fs)", c.tool, c.n, r.IdleRSSMiB, r.PeakRSSMiB, r.OK, r.Errors, r.Seconds)
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// measureStoreOps times single round trips to the user store from here:
+// an indexed lookup that finds nothing (what a first login does several
+// times) and an insert. A migration makes about nine such round trips.
+func measureStoreOps(uri, db string) (findMs, insertMs float64) {
+	c, err := mongoClient(uri)
+	if err != nil {
+		return 0, 0
+	}
+	defer func() { _ = c.Disconnect(context.Background()) }()
+	users := c.Database(db).Collection("users")
+	probe := c.Database(db).Collection("bench_probe")
+	var f, ins []float64
+	for i := range 30 {
+		ctx, cancel := background(10 * time.Second)
+		t := time.Now()
+		_ = users.FindOne(ctx, bson.D{{Key: "connection", Value: "bench"}, {Key: "email_key", Value: "nobody@bench.test"}}).Err()
+		f = append(f, ms(time.Since(t)))
+		t = time.Now()
+		if _, err := probe.InsertOne(ctx, bson.D{{Key: "_id", Value: i}, {Key: "v", Value: "x"}}); err == nil {
+			ins = append(ins, ms(time.Since(t)))
+		}
+		cancel()
+	}
+	return median(f), median(ins)
 }
