@@ -31,15 +31,26 @@ type Embedded struct {
 // dir, which is created if missing and kept after Stop. logger receives
 // FerretDB's own logs; nil keeps only errors, on stderr.
 func Start(dir string, logger *slog.Logger) (*Embedded, error) {
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("FerretDB data dir: %w", err)
+	}
+	return start(&ferretdb.Config{Handler: "sqlite", SQLiteURL: "file:" + filepath.ToSlash(abs) + "/", Logger: logger})
+}
+
+// StartPostgreSQL runs FerretDB on 127.0.0.1 with its data in the
+// PostgreSQL database at url (the backend production FerretDB users run;
+// its rules differ from SQLite's, e.g. no NUL bytes in strings).
+func StartPostgreSQL(url string, logger *slog.Logger) (*Embedded, error) {
+	return start(&ferretdb.Config{Handler: "postgresql", PostgreSQLURL: url, Logger: logger})
+}
+
+func start(cfg *ferretdb.Config) (*Embedded, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	// Reserve a free port; FerretDB takes an address, not a listener.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -49,12 +60,8 @@ func Start(dir string, logger *slog.Logger) (*Embedded, error) {
 	addr := l.Addr().String()
 	_ = l.Close()
 
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: addr},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + filepath.ToSlash(abs) + "/",
-		Logger:    logger,
-	})
+	cfg.Listener = ferretdb.ListenerConfig{TCP: addr}
+	f, err := ferretdb.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start FerretDB: %w", err)
 	}

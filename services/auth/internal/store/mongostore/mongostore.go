@@ -35,8 +35,11 @@ const legacyLoginsKeep = 48 * time.Hour
 // Unique indexes cannot be partial on FerretDB, and a plain unique index
 // treats every missing username as the same null value. So each user stores
 // an email_key and a username_key: the normalized value when there is one,
-// otherwise "\x00" + the user's id, which is unique and can never equal a
-// login identifier (identifiers with NUL bytes are refused).
+// otherwise noKeyMark + the user's id, which is unique and can never equal
+// a login identifier (identifiers with control characters are refused). The
+// mark is not NUL: FerretDB on PostgreSQL cannot store NUL in strings.
+const noKeyMark = "\x01"
+
 const (
 	indexEmail    = "connection_email_key_unique"
 	indexUsername = "connection_username_key_unique"
@@ -167,7 +170,7 @@ type userDoc struct {
 
 func uniqueKey(value, id string) string {
 	if value == "" {
-		return "\x00" + id
+		return noKeyMark + id
 	}
 	return value
 }
@@ -263,7 +266,7 @@ func normalizeValue(v any) any {
 // FindByIdentifier implements store.Store.
 func (s *Store) FindByIdentifier(ctx context.Context, connection, identifier string) (*store.User, error) {
 	id := store.Normalize(identifier)
-	if id == "" || strings.ContainsRune(id, 0) {
+	if id == "" || strings.ContainsAny(id, "\x00"+noKeyMark) {
 		return nil, store.ErrNotFound
 	}
 	// Two equality lookups, email first, instead of one $or: FerretDB
@@ -346,7 +349,16 @@ func (s *Store) duplicateOr(ctx context.Context, err error, d *userDoc, op strin
 // one on insert as E11000 but one on update as an InternalError carrying
 // SQLite's message.
 func isDuplicateKey(err error) bool {
-	return mongo.IsDuplicateKeyError(err) || (err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed"))
+	if err == nil {
+		return false
+	}
+	if mongo.IsDuplicateKeyError(err) {
+		return true
+	}
+	// FerretDB v1 reports unique violations on update as an internal error
+	// carrying its backend's message: SQLite's, or PostgreSQL's 23505.
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
 }
 
 // RecordLogin implements store.Store.

@@ -94,7 +94,7 @@ func testCreateAndFind(t *testing.T, s store.Backend) {
 func testNotFound(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	mustCreate(t, s, newUser("legacy", "a@example.com", ""))
-	for _, ident := range []string{"b@example.com", "", "\x00", "\x00a@example.com"} {
+	for _, ident := range []string{"b@example.com", "", "\x00", "\x00a@example.com", "\x01", "\x01a@example.com"} {
 		if _, err := s.FindByIdentifier(ctx, "legacy", ident); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("find %q: %v, want ErrNotFound", ident, err)
 		}
