@@ -74,7 +74,8 @@ maria_up() { mariadb-admin ping || maria_ready; }
 if ! maria_up >/dev/null 2>&1; then
 	log "starting MariaDB"
 	as_root install -d -o mysql -g mysql /run/mysqld
-	as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+	# mariadbd refuses to run as root unless told which user to become.
+	as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
 	wait_for MariaDB maria_up
 fi
 if ! mariadb --protocol=tcp -h 127.0.0.1 -u root -e 'SELECT 1' >/dev/null 2>&1; then
