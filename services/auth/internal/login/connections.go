@@ -37,7 +37,11 @@ type Connections struct {
 func NewConnections(cfgs []config.Connection, dial func(config.Connector) (legacy.Connector, error)) (*Connections, error) {
 	cs := &Connections{byName: make(map[string]*Connection, len(cfgs))}
 	for _, c := range cfgs {
-		conn := &Connection{Connection: c, LockTTL: c.Connector.Timeout + 5*time.Second}
+		ttl := c.Connector.LockTTL
+		if ttl <= c.Connector.Timeout { // not validated (tests build configs by hand)
+			ttl = c.Connector.Timeout + 5*time.Second
+		}
+		conn := &Connection{Connection: c, LockTTL: ttl}
 		if c.ImportMode && c.LegacyEnabled {
 			l, err := dial(c.Connector)
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	mrand "math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,8 @@ type Service struct {
 
 	flight    singleflight.Group
 	flightKey []byte // keys singleflight by password without keeping it
+
+	legacyTimes sync.Map // connection name -> *refusalTimes (see timing.go)
 }
 
 // Deps are what a Service is built from.
@@ -109,7 +112,11 @@ func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string)
 	u, err := s.store.FindByIdentifier(ctx, conn.Name, ident)
 	switch {
 	case err == nil:
-		return s.verifyLocal(ctx, conn, u, pw)
+		res, outcome, err := s.verifyLocal(ctx, conn, u, pw)
+		if outcome == OutcomeInvalid {
+			s.waitLikeLegacy(ctx, conn) // as long as asking the legacy store (I7)
+		}
+		return res, outcome, err
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
@@ -120,14 +127,27 @@ func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string)
 	// I5: a user deleted from Trickle is not re-imported. Checked before
 	// the connector call (no legacy load for deleted users) and again on the
 	// profile the legacy store returns (its other identifiers).
+	start := time.Now()
 	switch _, err := s.store.FindTombstone(ctx, conn.Name, "", ident); {
 	case err == nil:
 		s.hasher.DummyVerify(ctx, pw) // same cost as a wrong password (I7)
+		s.waitLikeLegacy(ctx, conn)
 		return nil, OutcomeDeleted, apperr.ErrInvalidCredentials
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
-	return s.migrateShared(ctx, conn, ident, pw)
+	res, outcome, err := s.migrateShared(ctx, conn, ident, pw)
+	switch outcome {
+	case OutcomeLegacyRefused:
+		// The legacy part of a refusal is what a migrated user's wrong
+		// password waits for; the dummy verification is the hashing work
+		// that path does (I7, see timing.go).
+		s.refusals(conn).add(time.Since(start))
+		s.hasher.DummyVerify(ctx, pw)
+	case OutcomeDeleted:
+		s.hasher.DummyVerify(ctx, pw)
+	}
+	return res, outcome, err
 }
 
 // flightResult is shared by the logins singleflight collapsed together.
