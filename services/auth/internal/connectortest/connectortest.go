@@ -65,7 +65,28 @@ func Start(t testing.TB) *Server {
 }
 
 // Stop kills the server: in-flight calls fail, new ones cannot connect.
-func (s *Server) Stop() { s.srv.Stop() }
+func (s *Server) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	srv.Stop()
+}
+
+// Restart serves again on the same address after Stop, with the same
+// users: a connector that crashed and came back.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	lis, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(tracing.ServerOption())
+	connectorv1.RegisterLegacyConnectorServer(srv, s)
+	s.mu.Lock()
+	s.srv, s.lis = srv, lis
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(lis) }()
+}
 
 // Add puts a user into the legacy store.
 func (s *Server) Add(u User) {
