@@ -129,6 +129,35 @@ type SignUpInput struct {
 	UserMetadata                                                map[string]any
 }
 
+// validateSignUp checks a sign-up's input before any store or legacy call
+// and returns the normalized email and username.
+func (s *Service) validateSignUp(conn *login.Connection, in SignUpInput) (email, username string, err error) {
+	email, username = store.Normalize(in.Email), store.Normalize(in.Username)
+	switch {
+	case !login.ValidEmail(email):
+		return "", "", apperr.New(apperr.InvalidArgument, "email must be a well-formed address")
+	case username == "" && conn.RequiresUsername:
+		return "", "", apperr.New(apperr.InvalidArgument, "connection %q requires a username", conn.Name)
+	case username != "" && !login.ValidUsername(username):
+		return "", "", apperr.New(apperr.InvalidArgument, "username must be 1-128 characters without '@' or spaces")
+	}
+	for _, f := range []struct{ name, v string }{
+		{"name", in.Name}, {"given_name", in.GivenName}, {"family_name", in.FamilyName},
+		{"nickname", in.Nickname}, {"picture", in.Picture}, {"phone_number", in.PhoneNumber},
+	} {
+		if len(f.v) > login.MaxProfileField || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
+			return "", "", apperr.New(apperr.InvalidArgument, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
+		}
+	}
+	if err := manage.ValidateMetadata("user_metadata", in.UserMetadata); err != nil {
+		return "", "", err
+	}
+	if err := s.CheckPolicy(in.Password, email, username); err != nil {
+		return "", "", err
+	}
+	return email, username, nil
+}
+
 // SignUp creates a native user. ALREADY_EXISTS when the email or username
 // is taken in Trickle or, while the legacy store is in use, in the legacy
 // store (the person must log in to migrate; nobody may squat a legacy
@@ -138,27 +167,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*store.User, erro
 	if err != nil {
 		return nil, err
 	}
-	email, username := store.Normalize(in.Email), store.Normalize(in.Username)
-	switch {
-	case !login.ValidEmail(email):
-		return nil, apperr.New(apperr.InvalidArgument, "email must be a well-formed address")
-	case username == "" && conn.RequiresUsername:
-		return nil, apperr.New(apperr.InvalidArgument, "connection %q requires a username", conn.Name)
-	case username != "" && !login.ValidUsername(username):
-		return nil, apperr.New(apperr.InvalidArgument, "username must be 1-128 characters without '@' or spaces")
-	}
-	for _, f := range []struct{ name, v string }{
-		{"name", in.Name}, {"given_name", in.GivenName}, {"family_name", in.FamilyName},
-		{"nickname", in.Nickname}, {"picture", in.Picture}, {"phone_number", in.PhoneNumber},
-	} {
-		if len(f.v) > login.MaxProfileField || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
-			return nil, apperr.New(apperr.InvalidArgument, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
-		}
-	}
-	if err := manage.ValidateMetadata("user_metadata", in.UserMetadata); err != nil {
-		return nil, err
-	}
-	if err := s.CheckPolicy(in.Password, email, username); err != nil {
+	email, username, err := s.validateSignUp(conn, in)
+	if err != nil {
 		return nil, err
 	}
 	idents := []string{email}

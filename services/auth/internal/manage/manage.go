@@ -119,15 +119,11 @@ func (s *Service) List(ctx context.Context, p ListParams) ([]*store.User, string
 	}
 	fp := filterFingerprint(q)
 	if p.PageToken != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(p.PageToken)
-		var tok pageToken
-		if err != nil || len(raw) > 512 || json.Unmarshal(raw, &tok) != nil || tok.After == "" {
-			return nil, "", apperr.New(apperr.InvalidArgument, "page_token is not valid")
+		after, err := decodePageToken(p.PageToken, fp)
+		if err != nil {
+			return nil, "", err
 		}
-		if tok.Filter != fp {
-			return nil, "", apperr.New(apperr.InvalidArgument, "page_token belongs to a query with other filters")
-		}
-		q.After = tok.After
+		q.After = after
 	}
 	users, more, err := s.store.List(ctx, q)
 	if err != nil {
@@ -135,10 +131,28 @@ func (s *Service) List(ctx context.Context, p ListParams) ([]*store.User, string
 	}
 	next := ""
 	if more && len(users) > 0 {
-		raw, _ := json.Marshal(pageToken{After: users[len(users)-1].ID, Filter: fp})
-		next = base64.RawURLEncoding.EncodeToString(raw)
+		next = encodePageToken(users[len(users)-1].ID, fp)
 	}
 	return users, next, nil
+}
+
+func encodePageToken(after, fingerprint string) string {
+	raw, _ := json.Marshal(pageToken{After: after, Filter: fingerprint})
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// decodePageToken returns the id a page starts after; the token must come
+// from a query with the same filters (fingerprint).
+func decodePageToken(token, fingerprint string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	var tok pageToken
+	if err != nil || len(raw) > 512 || json.Unmarshal(raw, &tok) != nil || tok.After == "" {
+		return "", apperr.New(apperr.InvalidArgument, "page_token is not valid")
+	}
+	if tok.Filter != fingerprint {
+		return "", apperr.New(apperr.InvalidArgument, "page_token belongs to a query with other filters")
+	}
+	return tok.After, nil
 }
 
 // MetadataPatch changes one metadata object. Replace swaps the whole

@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	}
 	mux := http.NewServeMux()
 	mux.Handle(token.JWKSPath, s.tokens.JWKSHandler())
-	mux.Handle("/", http.MaxBytesHandler(gw, maxBodyBytes))
+	mux.Handle("/", limitBody(gw, maxBodyBytes))
 	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 
 	ops := http.NewServeMux()

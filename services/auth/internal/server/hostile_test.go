@@ -1,0 +1,362 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
+	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
+	"github.com/trickle-auth/trickle/services/auth/internal/password"
+)
+
+// rawCodec sends bytes as they are, so a test can put invalid UTF-8 on
+// the wire (the proto library refuses to marshal it).
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error)      { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error { *(v.(*[]byte)) = data; return nil }
+func (rawCodec) Name() string                       { return "proto" }
+
+func rawLogin(connection, identifier, pw []byte) []byte {
+	var b []byte
+	for i, f := range [][]byte{connection, identifier, pw} {
+		b = protowire.AppendTag(b, protowire.Number(i+1), protowire.BytesType)
+		b = protowire.AppendBytes(b, f)
+	}
+	return b
+}
+
+func postRaw(t *testing.T, url, key string, method string, body []byte) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func jsonBody(kv ...string) []byte {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "%q:%s", kv[i], kv[i+1])
+	}
+	b.WriteString("}")
+	return []byte(b.String())
+}
+
+// Hostile input over gRPC and REST: every request gets the expected code
+// and nothing is written (the store holds exactly the one migrated user,
+// unchanged; the legacy store only ever sees literal strings).
+func TestHostileInputOverGRPCAndREST(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.Admin.APIKey = kitconfig.SecretLiteral(adminKey)
+	cfg.BruteForce.Disabled = true // many failures for one identifier on purpose
+	srv := e.start(cfg)
+	client, mgmt := authClient(t, srv), mgmtClient(t, srv)
+	ctx := context.Background()
+	base := "http://" + srv.HTTPAddr()
+	res, err := client.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: "grace@example.com", Password: gracePW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	graceID := res.GetUser().GetUserId()
+	huge := strings.Repeat("x", 1<<20+100)
+	long := strings.Repeat("n", 10000)
+	pw1025 := strings.Repeat("p", 1025)
+	cyrillic := "gr\u0430ce@example.com" // а is U+0430
+	fullwidth := "ｇrace@example.com"
+
+	login := []struct {
+		name           string
+		ident, pw      string
+		grpc           codes.Code
+		rest           int
+		connectorCalls bool
+	}{
+		{"huge identifier (over the 1 MiB message limit)", huge, "x", codes.ResourceExhausted, http.StatusRequestEntityTooLarge, false},
+		{"huge password (over the 1 MiB message limit)", "grace", huge, codes.ResourceExhausted, http.StatusRequestEntityTooLarge, false},
+		{"1025-byte password", "grace", pw1025, codes.InvalidArgument, http.StatusBadRequest, false},
+		{"1024-byte password", "grace", pw1025[1:], codes.Unauthenticated, http.StatusUnauthorized, false},
+		{"10k-char identifier", long, "x", codes.InvalidArgument, http.StatusBadRequest, false},
+		{"NUL in identifier", "grace\x00@example.com", gracePW, codes.InvalidArgument, http.StatusBadRequest, false},
+		{"NUL in password", "grace", "pa55\x00wörd", codes.InvalidArgument, http.StatusBadRequest, false},
+		{"control character in identifier", "grace\n", gracePW, codes.InvalidArgument, http.StatusBadRequest, false},
+		{"SQL injection identifier", "' OR '1'='1' --", "x", codes.Unauthenticated, http.StatusUnauthorized, true},
+		{"SQL injection password", "grace", "' OR '1'='1' --", codes.Unauthenticated, http.StatusUnauthorized, false},
+		{"NoSQL operator as a string", `{"$gt": ""}`, `{"$gt": ""}`, codes.Unauthenticated, http.StatusUnauthorized, true},
+		{"$where as a string", `{"$where": "sleep(100)"}`, "x", codes.Unauthenticated, http.StatusUnauthorized, true},
+		{"Cyrillic look-alike of a migrated email", cyrillic, gracePW, codes.Unauthenticated, http.StatusUnauthorized, true},
+		{"fullwidth look-alike of a migrated email", fullwidth, gracePW, codes.Unauthenticated, http.StatusUnauthorized, true},
+		{"right-to-left override", "\u202eelgoog@example.com", gracePW, codes.Unauthenticated, http.StatusUnauthorized, true},
+	}
+	for _, c := range login {
+		t.Run("login/"+c.name, func(t *testing.T) {
+			before := e.legacy.LoginCalls.Load()
+			_, err := client.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: c.ident, Password: c.pw})
+			if status.Code(err) != c.grpc {
+				t.Fatalf("gRPC: %v, want %v", err, c.grpc)
+			}
+			if len(c.pw) >= 8 && strings.Contains(status.Convert(err).Message(), c.pw) {
+				t.Fatal("the error quotes the password")
+			}
+			body := jsonBody("connection", `"legacy"`, "identifier", strconv.Quote(c.ident), "password", strconv.Quote(c.pw))
+			if got := postRaw(t, base+"/v1/login", "", "POST", body); got != c.rest {
+				t.Fatalf("REST: %d, want %d", got, c.rest)
+			}
+			if called := e.legacy.LoginCalls.Load() != before; called != c.connectorCalls {
+				t.Fatalf("connector called: %v, want %v", called, c.connectorCalls)
+			}
+		})
+	}
+
+	// Invalid UTF-8 on the wire: gRPC's proto decoding refuses it before
+	// the handler (grpc-go answers INTERNAL "error unmarshalling request");
+	// REST refuses the JSON with 400.
+	t.Run("login/invalid UTF-8", func(t *testing.T) {
+		cc, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		for _, req := range [][]byte{
+			rawLogin([]byte("legacy"), []byte("gr\xffce@example.com"), []byte(gracePW)),
+			rawLogin([]byte("legacy"), []byte("grace"), []byte("pa55\xc3")),
+		} {
+			var resp []byte
+			err := cc.Invoke(ctx, "/trickle.auth.v1.AuthService/Login", &req, &resp, grpc.ForceCodec(rawCodec{}))
+			if st := status.Convert(err); st.Code() != codes.Internal || !strings.Contains(st.Message(), "unmarshal") {
+				t.Fatalf("gRPC: %v, want INTERNAL unmarshalling", err)
+			}
+		}
+		for _, body := range [][]byte{
+			[]byte("{\"connection\":\"legacy\",\"identifier\":\"gr\xffce\",\"password\":\"x\"}"),
+			[]byte(`{"connection":"legacy","identifier":"grace","password":"\ud800"}`),
+		} {
+			if got := postRaw(t, base+"/v1/login", "", "POST", body); got != http.StatusBadRequest {
+				t.Fatalf("REST %q: %d, want 400", body, got)
+			}
+		}
+	})
+
+	// NoSQL operators as JSON values: a type error, never a query.
+	t.Run("login/operator objects in REST bodies", func(t *testing.T) {
+		for _, body := range []string{
+			`{"connection":"legacy","identifier":{"$gt":""},"password":"x"}`,
+			`{"connection":"legacy","identifier":"grace","password":{"$gt":""}}`,
+			`{"connection":{"$ne":null},"identifier":"grace","password":"x"}`,
+			`{"connection":"legacy","identifier":["grace"],"password":"x"}`,
+		} {
+			if got := postRaw(t, base+"/v1/login", "", "POST", []byte(body)); got != http.StatusBadRequest {
+				t.Fatalf("%s: %d, want 400", body, got)
+			}
+		}
+	})
+
+	// Sign-up: bad fields and metadata are refused before the store.
+	meta := func(m map[string]any) *structpb.Struct { s, _ := structpb.NewStruct(m); return s }
+	signup := []struct {
+		name string
+		req  *authv1.SignUpRequest
+		grpc codes.Code
+	}{
+		{"10k-char name", &authv1.SignUpRequest{Email: "n@example.com", Password: "a long password", Name: long}, codes.InvalidArgument},
+		{"1025-byte password", &authv1.SignUpRequest{Email: "n@example.com", Password: pw1025}, codes.InvalidArgument},
+		{"NUL in email", &authv1.SignUpRequest{Email: "n\x00@example.com", Password: "a long password"}, codes.InvalidArgument},
+		{"NUL in name", &authv1.SignUpRequest{Email: "n@example.com", Password: "a long password", Name: "a\x00b"}, codes.InvalidArgument},
+		{"SQL injection email", &authv1.SignUpRequest{Email: "x' OR 1=1 --@example.com", Password: "a long password"}, codes.InvalidArgument},
+		{"display-name email", &authv1.SignUpRequest{Email: "Grace <grace@example.com>", Password: "a long password"}, codes.InvalidArgument},
+		{"$where metadata key", &authv1.SignUpRequest{Email: "n@example.com", Password: "a long password", UserMetadata: meta(map[string]any{"$where": "sleep(1000)"})}, codes.InvalidArgument},
+		{"nested operator key", &authv1.SignUpRequest{Email: "n@example.com", Password: "a long password", UserMetadata: meta(map[string]any{"a": map[string]any{"$gt": ""}})}, codes.InvalidArgument},
+		{"dotted metadata key", &authv1.SignUpRequest{Email: "n@example.com", Password: "a long password", UserMetadata: meta(map[string]any{"app_metadata.roles": "admin"})}, codes.InvalidArgument},
+		{"huge metadata", &authv1.SignUpRequest{Email: "n@example.com", Password: "a long password", UserMetadata: meta(map[string]any{"x": huge})}, codes.ResourceExhausted},
+		{"existing user's email", &authv1.SignUpRequest{Email: "GRACE@example.com", Password: "a long password"}, codes.AlreadyExists},
+	}
+	for _, c := range signup {
+		t.Run("signup/"+c.name, func(t *testing.T) {
+			c.req.Connection = "legacy"
+			if _, err := client.SignUp(ctx, c.req); status.Code(err) != c.grpc {
+				t.Fatalf("gRPC: %v, want %v", err, c.grpc)
+			}
+		})
+	}
+	t.Run("signup/REST", func(t *testing.T) {
+		for body, want := range map[string]int{
+			`{"connection":"legacy","email":{"$gt":""},"password":"a long password"}`:                               400,
+			`{"connection":"legacy","email":"n@example.com","password":"a long password","user_metadata":{"$where":"1"}}`: 400,
+			`{"connection":"legacy","email":"n@example.com","password":"a long password","user_metadata":"$where"}`:       400,
+			`{"connection":"legacy","email":"n@example.com","password":"a long password","name":"` + long + `"}`:          400,
+			`{"connection":"legacy","email":"n@example.com","password":"` + pw1025 + `"}`:                                 400,
+			`{"connection":"legacy","email":"n@example.com","password":"a long password","x":"` + huge + `"}`:             413,
+		} {
+			if got := postRaw(t, base+"/v1/signup", "", "POST", []byte(body)); got != want {
+				t.Fatalf("%.120s: %d, want %d", body, got, want)
+			}
+		}
+	})
+
+	// Management update of the migrated user.
+	t.Run("update", func(t *testing.T) {
+		for _, u := range []*authv1.User{
+			{UserMetadata: meta(map[string]any{"$where": "1"})},
+			{AppMetadata: meta(map[string]any{"roles": map[string]any{"$set": "admin"}})},
+			{UserMetadata: meta(map[string]any{"a.b": 1})},
+			{Name: long},
+			{Email: "grace\x00@example.com"},
+		} {
+			mask := &fieldmaskpb.FieldMask{Paths: []string{"user_metadata", "app_metadata", "name", "email"}}
+			_, err := mgmt.UpdateUser(asAdmin(adminKey), &authv1.UpdateUserRequest{UserId: graceID, User: u, UpdateMask: mask})
+			if status.Code(err) != codes.InvalidArgument {
+				t.Fatalf("gRPC %v: %v, want INVALID_ARGUMENT", u, err)
+			}
+		}
+		for _, body := range []string{
+			`{"user_metadata":{"$where":"1"}}`, `{"app_metadata":{"$set":{"roles":"admin"}}}`, `{"email":{"$gt":""}}`,
+			`{"name":"` + long + `"}`, `{"user_metadata":{"a\u0000b":1}}`,
+		} {
+			if got := postRaw(t, base+"/v1/users/"+graceID, adminKey, "PATCH", []byte(body)); got != http.StatusBadRequest {
+				t.Fatalf("REST %.80s: %d, want 400", body, got)
+			}
+		}
+		for _, id := range []string{`{"$gt":""}`, "../../users", "x' OR 1=1"} {
+			_, err := mgmt.GetUser(asAdmin(adminKey), &authv1.GetUserRequest{UserId: id})
+			if c := status.Code(err); c != codes.InvalidArgument && c != codes.NotFound {
+				t.Fatalf("GetUser(%q): %v", id, err)
+			}
+		}
+	})
+
+	// Nothing was written: grace alone, as migrated.
+	checkUsers(t, e.db(t), map[string]string{"grace@example.com": "1001"})
+	var doc bson.M
+	if err := e.db(t).Collection("users").FindOne(ctx, bson.D{}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	um := asMap(doc["user_metadata"])
+	if doc["name"] != "Grace Hopper" || len(um) != 1 || um["locale"] != "de" || doc["app_metadata"] != nil {
+		t.Fatalf("grace was changed: %v", doc)
+	}
+	if n, _ := e.db(t).Collection("password_reset_tickets").CountDocuments(ctx, bson.D{}); n != 0 {
+		t.Fatalf("%d tickets written", n)
+	}
+}
+
+// vmHWM reads the process's peak resident set size in KiB.
+func vmHWM(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no VmHWM in /proc/self/status")
+	return 0
+}
+
+// 1,000 concurrent logins against one instance: the bounded hashing pool
+// (password.max_concurrent, the CPUs by default) keeps at most that many
+// argon2id computations in memory, so they all complete with the right
+// answer (or fail cleanly with UNAVAILABLE) and the peak RSS grows by far
+// less than 1,000 hashes' memory. The RSS bound is asserted without -race
+// only: the race detector's per-goroutine memory dominates under it.
+func TestThousandConcurrentLoginsStayBounded(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	memKiB := uint32(4096) // 1,000 computations at once would need 4 GiB
+	if raceEnabled {
+		memKiB = 256 // only completion is asserted; keep it quick
+	}
+	cfg.Password.Params = password.Params{MemoryKiB: memKiB, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	cfg.BruteForce.Disabled = true
+	// A store pool of production size: FerretDB runs inside this process,
+	// so its connections would count in the RSS too.
+	uri, _ := cfg.MongoDB.URI.Value()
+	sep := "?"
+	if strings.Contains(uri, "?") {
+		sep = "&"
+	}
+	cfg.MongoDB.URI = kitconfig.SecretLiteral(uri + sep + "maxPoolSize=16")
+	cfg.MongoDB.Timeout = time.Minute
+	client := authClient(t, e.start(cfg))
+	ctx := context.Background()
+	if _, err := client.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: "grace", Password: gracePW}); err != nil {
+		t.Fatal(err)
+	}
+	// Reset the peak to the current RSS (Linux clear_refs 5), so VmHWM
+	// afterwards is the peak during the storm.
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	before := vmHWM(t)
+	const n = 1000
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pw, want := "wrong-"+strconv.Itoa(i), codes.Unauthenticated
+			if i%50 == 0 {
+				pw, want = gracePW, codes.OK
+			}
+			_, err := client.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: "grace@example.com", Password: pw})
+			got := status.Code(err)
+			mu.Lock()
+			outcomes[got.String()]++
+			mu.Unlock()
+			// A clean failure under overload is UNAVAILABLE; never a wrong
+			// answer or any other code.
+			if got != want && got != codes.Unavailable {
+				t.Errorf("login %d: %v, want %v", i, err, want)
+			}
+		}()
+	}
+	wg.Wait()
+	after := vmHWM(t)
+	delta := after - before
+	t.Logf("1000 concurrent logins (argon2id m=%d KiB): outcomes %v; peak RSS %d KiB -> %d KiB (+%d KiB, %.1f MiB)",
+		memKiB, outcomes, before, after, delta, float64(delta)/1024)
+	if outcomes["OK"] == 0 || outcomes["Unauthenticated"] == 0 {
+		t.Fatalf("the storm did not complete any login: %v", outcomes)
+	}
+	if unbounded := int64(n) * int64(memKiB); !raceEnabled && delta > unbounded/2 {
+		t.Fatalf("peak RSS grew by %d KiB: the hashing pool is not bounding memory (1,000 at once: %d KiB)", delta, unbounded)
+	}
+	checkUsers(t, e.db(t), map[string]string{"grace@example.com": "1001"})
+}
