@@ -142,7 +142,9 @@ func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string)
 		// The legacy part of a refusal is what a migrated user's wrong
 		// password waits for; the dummy verification is the hashing work
 		// that path does (I7, see timing.go).
-		s.refusals(conn).add(time.Since(start))
+		// Capped: a long wait for a concurrent migration's lock is not
+		// worth copying onto every migrated user's typo.
+		s.refusals(conn).add(min(time.Since(start), conn.Connector.Timeout))
 		s.hasher.DummyVerify(ctx, pw)
 	case OutcomeDeleted:
 		s.hasher.DummyVerify(ctx, pw)
