@@ -11,6 +11,7 @@ import (
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
+	"github.com/trickle-auth/trickle/services/auth/internal/importer"
 	"github.com/trickle-auth/trickle/services/auth/internal/manage"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
@@ -28,6 +29,8 @@ type ManagementServer struct {
 	Tickets TicketIssuer
 	// Guard's lockouts of the user are cleared by UnblockUser.
 	Guard *bruteforce.Guard
+	// Importer runs bulk imports and exports (nil: not available).
+	Importer *importer.Service
 }
 
 var _ authv1.ManagementServiceServer = (*ManagementServer)(nil)

@@ -36,6 +36,7 @@ type Server struct {
 	LoginCalls   atomic.Int64
 	GetUserCalls atomic.Int64
 	CountCalls   atomic.Int64
+	ListCalls    atomic.Int64
 
 	mu       sync.Mutex
 	users    map[string]*User // by lowercased email and username

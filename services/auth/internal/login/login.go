@@ -381,7 +381,7 @@ func (s *Service) verifyHash(ctx context.Context, encoded, pw string) (ok, rehas
 	}
 	// Same cost as a real verify whatever the legacy format, for I7.
 	s.hasher.DummyVerify(ctx, pw)
-	switch lerr := s.legacyH.Verify(pw, legacyhash.Hash{Value: encoded}); {
+	switch lerr := s.legacyH.Verify(pw, DecodeImportedHash(encoded)); {
 	case lerr == nil:
 		return true, true, nil
 	case errors.Is(lerr, legacyhash.ErrMismatch):

@@ -35,6 +35,7 @@ import (
 	"github.com/trickle-auth/trickle/services/auth/internal/api"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/importer"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
 	"github.com/trickle-auth/trickle/services/auth/internal/lock"
 	"github.com/trickle-auth/trickle/services/auth/internal/login"
@@ -161,6 +162,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		tracing.ServerOption(),
 		grpc.ChainUnaryInterceptor(api.UnaryInterceptor(log), api.AdminInterceptor(adminKey(cfg.Admin))),
+		grpc.ChainStreamInterceptor(api.StreamInterceptor(log), api.AdminStreamInterceptor(adminKey(cfg.Admin))),
 	)
 	var guardRedis redis.UniversalClient // stays a nil interface without Redis
 	if s.redis != nil {
@@ -171,7 +173,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	guard := bruteforce.New(cfg.BruteForce, guardRedis, cfg.Redis.KeyPrefix, log, reg)
 	clientIPs := api.ClientIPs{Trusted: append(api.DefaultTrustedProxies(), cfg.TrustedProxyPrefixes()...)}
 	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens, Accounts: s.accounts, Guard: guard, ClientIPs: clientIPs})
-	authv1.RegisterManagementServiceServer(s.grpcSrv, &api.ManagementServer{Manage: manager, Tickets: s.accounts, Guard: guard})
+	authv1.RegisterManagementServiceServer(s.grpcSrv, &api.ManagementServer{Manage: manager, Tickets: s.accounts, Guard: guard,
+		Importer: importer.New(s.store, s.conns, legacyVerifier, log)})
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
 

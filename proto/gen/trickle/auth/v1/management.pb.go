@@ -11,6 +11,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -23,6 +24,67 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// ImportOutcome is what happened to one imported user.
+type ImportOutcome int32
+
+const (
+	ImportOutcome_IMPORT_OUTCOME_UNSPECIFIED ImportOutcome = 0
+	// Written into the store.
+	ImportOutcome_IMPORT_OUTCOME_IMPORTED ImportOutcome = 1
+	// Already in the store (migrated, imported, or another user with its
+	// legacy id): left as it is.
+	ImportOutcome_IMPORT_OUTCOME_SKIPPED_EXISTS ImportOutcome = 2
+	// Deleted from Trickle earlier: not re-imported.
+	ImportOutcome_IMPORT_OUTCOME_SKIPPED_TOMBSTONED ImportOutcome = 3
+	// Not imported; reason says why.
+	ImportOutcome_IMPORT_OUTCOME_FAILED ImportOutcome = 4
+)
+
+// Enum value maps for ImportOutcome.
+var (
+	ImportOutcome_name = map[int32]string{
+		0: "IMPORT_OUTCOME_UNSPECIFIED",
+		1: "IMPORT_OUTCOME_IMPORTED",
+		2: "IMPORT_OUTCOME_SKIPPED_EXISTS",
+		3: "IMPORT_OUTCOME_SKIPPED_TOMBSTONED",
+		4: "IMPORT_OUTCOME_FAILED",
+	}
+	ImportOutcome_value = map[string]int32{
+		"IMPORT_OUTCOME_UNSPECIFIED":        0,
+		"IMPORT_OUTCOME_IMPORTED":           1,
+		"IMPORT_OUTCOME_SKIPPED_EXISTS":     2,
+		"IMPORT_OUTCOME_SKIPPED_TOMBSTONED": 3,
+		"IMPORT_OUTCOME_FAILED":             4,
+	}
+)
+
+func (x ImportOutcome) Enum() *ImportOutcome {
+	p := new(ImportOutcome)
+	*p = x
+	return p
+}
+
+func (x ImportOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImportOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_trickle_auth_v1_management_proto_enumTypes[0].Descriptor()
+}
+
+func (ImportOutcome) Type() protoreflect.EnumType {
+	return &file_trickle_auth_v1_management_proto_enumTypes[0]
+}
+
+func (x ImportOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImportOutcome.Descriptor instead.
+func (ImportOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{0}
+}
 
 // GetUserRequest names a user.
 type GetUserRequest struct {
@@ -1133,11 +1195,778 @@ func (x *MigrationStatus) GetLegacyEnabled() bool {
 	return false
 }
 
+// LegacyUser is a user as a legacy store knows it, with its password hash:
+// the input of a bulk import and the output of ExportUnmigratedUsers (then
+// without the hash). One line of an import file is this message as JSON.
+type LegacyUser struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user's primary key in the legacy store; required.
+	LegacyId      string              `protobuf:"bytes,1,opt,name=legacy_id,json=legacyId,proto3" json:"legacy_id,omitempty"`
+	Email         string              `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	EmailVerified bool                `protobuf:"varint,3,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
+	Username      string              `protobuf:"bytes,4,opt,name=username,proto3" json:"username,omitempty"`
+	Name          string              `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	GivenName     string              `protobuf:"bytes,6,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	FamilyName    string              `protobuf:"bytes,7,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	Nickname      string              `protobuf:"bytes,8,opt,name=nickname,proto3" json:"nickname,omitempty"`
+	Picture       string              `protobuf:"bytes,9,opt,name=picture,proto3" json:"picture,omitempty"`
+	PhoneNumber   string              `protobuf:"bytes,10,opt,name=phone_number,json=phoneNumber,proto3" json:"phone_number,omitempty"`
+	UserMetadata  *structpb.Struct    `protobuf:"bytes,11,opt,name=user_metadata,json=userMetadata,proto3" json:"user_metadata,omitempty"`
+	AppMetadata   *structpb.Struct    `protobuf:"bytes,12,opt,name=app_metadata,json=appMetadata,proto3" json:"app_metadata,omitempty"`
+	PasswordHash  *LegacyPasswordHash `protobuf:"bytes,13,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LegacyUser) Reset() {
+	*x = LegacyUser{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LegacyUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LegacyUser) ProtoMessage() {}
+
+func (x *LegacyUser) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LegacyUser.ProtoReflect.Descriptor instead.
+func (*LegacyUser) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *LegacyUser) GetLegacyId() string {
+	if x != nil {
+		return x.LegacyId
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetEmailVerified() bool {
+	if x != nil {
+		return x.EmailVerified
+	}
+	return false
+}
+
+func (x *LegacyUser) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetGivenName() string {
+	if x != nil {
+		return x.GivenName
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetFamilyName() string {
+	if x != nil {
+		return x.FamilyName
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetNickname() string {
+	if x != nil {
+		return x.Nickname
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetPicture() string {
+	if x != nil {
+		return x.Picture
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetPhoneNumber() string {
+	if x != nil {
+		return x.PhoneNumber
+	}
+	return ""
+}
+
+func (x *LegacyUser) GetUserMetadata() *structpb.Struct {
+	if x != nil {
+		return x.UserMetadata
+	}
+	return nil
+}
+
+func (x *LegacyUser) GetAppMetadata() *structpb.Struct {
+	if x != nil {
+		return x.AppMetadata
+	}
+	return nil
+}
+
+func (x *LegacyUser) GetPasswordHash() *LegacyPasswordHash {
+	if x != nil {
+		return x.PasswordHash
+	}
+	return nil
+}
+
+// LegacyPasswordHash is a legacy password hash and what it takes to verify
+// it.
+type LegacyPasswordHash struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hash as stored, e.g. "$2y$10$..." or "$P$B...".
+	Hash string `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	// The format name (e.g. "bcrypt", "phpass", "django-pbkdf2-sha256",
+	// "aspnet-membership-sha1"). Empty: detected from the hash.
+	Format string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	// A salt kept beside the hash (ASP.NET Membership, salted digests).
+	Salt          string `protobuf:"bytes,3,opt,name=salt,proto3" json:"salt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LegacyPasswordHash) Reset() {
+	*x = LegacyPasswordHash{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LegacyPasswordHash) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LegacyPasswordHash) ProtoMessage() {}
+
+func (x *LegacyPasswordHash) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LegacyPasswordHash.ProtoReflect.Descriptor instead.
+func (*LegacyPasswordHash) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *LegacyPasswordHash) GetHash() string {
+	if x != nil {
+		return x.Hash
+	}
+	return ""
+}
+
+func (x *LegacyPasswordHash) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *LegacyPasswordHash) GetSalt() string {
+	if x != nil {
+		return x.Salt
+	}
+	return ""
+}
+
+// ImportUsersRequest is one batch of an import.
+type ImportUsersRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Connection string                 `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	// At most 1000 users.
+	Users         []*LegacyUser `protobuf:"bytes,2,rep,name=users,proto3" json:"users,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportUsersRequest) Reset() {
+	*x = ImportUsersRequest{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportUsersRequest) ProtoMessage() {}
+
+func (x *ImportUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportUsersRequest.ProtoReflect.Descriptor instead.
+func (*ImportUsersRequest) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ImportUsersRequest) GetConnection() string {
+	if x != nil {
+		return x.Connection
+	}
+	return ""
+}
+
+func (x *ImportUsersRequest) GetUsers() []*LegacyUser {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
+// ImportUsersResponse reports every user of the batch.
+type ImportUsersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per requested user, in request order.
+	Results       []*ImportResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Counts        *ImportCounts   `protobuf:"bytes,2,opt,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportUsersResponse) Reset() {
+	*x = ImportUsersResponse{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportUsersResponse) ProtoMessage() {}
+
+func (x *ImportUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportUsersResponse.ProtoReflect.Descriptor instead.
+func (*ImportUsersResponse) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ImportUsersResponse) GetResults() []*ImportResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *ImportUsersResponse) GetCounts() *ImportCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+// ImportResult is the outcome for one legacy user.
+type ImportResult struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	LegacyId string                 `protobuf:"bytes,1,opt,name=legacy_id,json=legacyId,proto3" json:"legacy_id,omitempty"`
+	Outcome  ImportOutcome          `protobuf:"varint,2,opt,name=outcome,proto3,enum=trickle.auth.v1.ImportOutcome" json:"outcome,omitempty"`
+	// Why it failed or was skipped; never contains a hash.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The Trickle user (imported or already there).
+	UserId        string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportResult) Reset() {
+	*x = ImportResult{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportResult) ProtoMessage() {}
+
+func (x *ImportResult) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportResult.ProtoReflect.Descriptor instead.
+func (*ImportResult) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ImportResult) GetLegacyId() string {
+	if x != nil {
+		return x.LegacyId
+	}
+	return ""
+}
+
+func (x *ImportResult) GetOutcome() ImportOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ImportOutcome_IMPORT_OUTCOME_UNSPECIFIED
+}
+
+func (x *ImportResult) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ImportResult) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// ImportCounts sums the outcomes.
+type ImportCounts struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Imported          int64                  `protobuf:"varint,1,opt,name=imported,proto3" json:"imported,omitempty"`
+	SkippedExists     int64                  `protobuf:"varint,2,opt,name=skipped_exists,json=skippedExists,proto3" json:"skipped_exists,omitempty"`
+	SkippedTombstoned int64                  `protobuf:"varint,3,opt,name=skipped_tombstoned,json=skippedTombstoned,proto3" json:"skipped_tombstoned,omitempty"`
+	Failed            int64                  `protobuf:"varint,4,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ImportCounts) Reset() {
+	*x = ImportCounts{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportCounts) ProtoMessage() {}
+
+func (x *ImportCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportCounts.ProtoReflect.Descriptor instead.
+func (*ImportCounts) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ImportCounts) GetImported() int64 {
+	if x != nil {
+		return x.Imported
+	}
+	return 0
+}
+
+func (x *ImportCounts) GetSkippedExists() int64 {
+	if x != nil {
+		return x.SkippedExists
+	}
+	return 0
+}
+
+func (x *ImportCounts) GetSkippedTombstoned() int64 {
+	if x != nil {
+		return x.SkippedTombstoned
+	}
+	return 0
+}
+
+func (x *ImportCounts) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+// ImportFromConnectorRequest starts a server-side import from the
+// connection's connector.
+type ImportFromConnectorRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Connection string                 `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	// Start after this legacy id (exclusive).
+	StartAfterLegacyId string `protobuf:"bytes,2,opt,name=start_after_legacy_id,json=startAfterLegacyId,proto3" json:"start_after_legacy_id,omitempty"`
+	// Start after the stored checkpoint of the last import of the connection
+	// (ignored when start_after_legacy_id is set).
+	Resume bool `protobuf:"varint,3,opt,name=resume,proto3" json:"resume,omitempty"`
+	// Stop after this many legacy users; 0 means all.
+	Limit         int64 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportFromConnectorRequest) Reset() {
+	*x = ImportFromConnectorRequest{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportFromConnectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportFromConnectorRequest) ProtoMessage() {}
+
+func (x *ImportFromConnectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportFromConnectorRequest.ProtoReflect.Descriptor instead.
+func (*ImportFromConnectorRequest) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ImportFromConnectorRequest) GetConnection() string {
+	if x != nil {
+		return x.Connection
+	}
+	return ""
+}
+
+func (x *ImportFromConnectorRequest) GetStartAfterLegacyId() string {
+	if x != nil {
+		return x.StartAfterLegacyId
+	}
+	return ""
+}
+
+func (x *ImportFromConnectorRequest) GetResume() bool {
+	if x != nil {
+		return x.Resume
+	}
+	return false
+}
+
+func (x *ImportFromConnectorRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ImportFromConnectorResponse is a progress report, sent after every batch;
+// the last one has done = true.
+type ImportFromConnectorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Totals so far.
+	Counts *ImportCounts `protobuf:"bytes,1,opt,name=counts,proto3" json:"counts,omitempty"`
+	// The last legacy id fully processed: where a resumed import starts.
+	CheckpointLegacyId string `protobuf:"bytes,2,opt,name=checkpoint_legacy_id,json=checkpointLegacyId,proto3" json:"checkpoint_legacy_id,omitempty"`
+	// The failures (and tombstoned skips) of this batch.
+	Failures []*ImportResult `protobuf:"bytes,3,rep,name=failures,proto3" json:"failures,omitempty"`
+	// The legacy store's user count, when the connector can count.
+	LegacyTotal *int64 `protobuf:"varint,4,opt,name=legacy_total,json=legacyTotal,proto3,oneof" json:"legacy_total,omitempty"`
+	// Where this import started (after this legacy id).
+	StartedAfterLegacyId string `protobuf:"bytes,5,opt,name=started_after_legacy_id,json=startedAfterLegacyId,proto3" json:"started_after_legacy_id,omitempty"`
+	Done                 bool   `protobuf:"varint,6,opt,name=done,proto3" json:"done,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ImportFromConnectorResponse) Reset() {
+	*x = ImportFromConnectorResponse{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportFromConnectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportFromConnectorResponse) ProtoMessage() {}
+
+func (x *ImportFromConnectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportFromConnectorResponse.ProtoReflect.Descriptor instead.
+func (*ImportFromConnectorResponse) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ImportFromConnectorResponse) GetCounts() *ImportCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *ImportFromConnectorResponse) GetCheckpointLegacyId() string {
+	if x != nil {
+		return x.CheckpointLegacyId
+	}
+	return ""
+}
+
+func (x *ImportFromConnectorResponse) GetFailures() []*ImportResult {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+func (x *ImportFromConnectorResponse) GetLegacyTotal() int64 {
+	if x != nil && x.LegacyTotal != nil {
+		return *x.LegacyTotal
+	}
+	return 0
+}
+
+func (x *ImportFromConnectorResponse) GetStartedAfterLegacyId() string {
+	if x != nil {
+		return x.StartedAfterLegacyId
+	}
+	return ""
+}
+
+func (x *ImportFromConnectorResponse) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+// ExportUnmigratedUsersRequest names the connection to export.
+type ExportUnmigratedUsersRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Connection string                 `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	// Start after this legacy id (exclusive).
+	StartAfterLegacyId string `protobuf:"bytes,2,opt,name=start_after_legacy_id,json=startAfterLegacyId,proto3" json:"start_after_legacy_id,omitempty"`
+	// Stop after scanning this many legacy users; 0 means all.
+	Limit         int64 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUnmigratedUsersRequest) Reset() {
+	*x = ExportUnmigratedUsersRequest{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUnmigratedUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUnmigratedUsersRequest) ProtoMessage() {}
+
+func (x *ExportUnmigratedUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUnmigratedUsersRequest.ProtoReflect.Descriptor instead.
+func (*ExportUnmigratedUsersRequest) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ExportUnmigratedUsersRequest) GetConnection() string {
+	if x != nil {
+		return x.Connection
+	}
+	return ""
+}
+
+func (x *ExportUnmigratedUsersRequest) GetStartAfterLegacyId() string {
+	if x != nil {
+		return x.StartAfterLegacyId
+	}
+	return ""
+}
+
+func (x *ExportUnmigratedUsersRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ExportUnmigratedUsersResponse is one batch of users not in Trickle.
+type ExportUnmigratedUsersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Users only in the legacy store, without password hashes.
+	Users []*LegacyUser `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	// Totals so far: legacy users looked at, already in Trickle, and deleted
+	// from Trickle (tombstoned, so not exported).
+	Scanned    int64 `protobuf:"varint,2,opt,name=scanned,proto3" json:"scanned,omitempty"`
+	Migrated   int64 `protobuf:"varint,3,opt,name=migrated,proto3" json:"migrated,omitempty"`
+	Tombstoned int64 `protobuf:"varint,4,opt,name=tombstoned,proto3" json:"tombstoned,omitempty"`
+	// The last legacy id looked at.
+	CheckpointLegacyId string `protobuf:"bytes,5,opt,name=checkpoint_legacy_id,json=checkpointLegacyId,proto3" json:"checkpoint_legacy_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ExportUnmigratedUsersResponse) Reset() {
+	*x = ExportUnmigratedUsersResponse{}
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUnmigratedUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUnmigratedUsersResponse) ProtoMessage() {}
+
+func (x *ExportUnmigratedUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_trickle_auth_v1_management_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUnmigratedUsersResponse.ProtoReflect.Descriptor instead.
+func (*ExportUnmigratedUsersResponse) Descriptor() ([]byte, []int) {
+	return file_trickle_auth_v1_management_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ExportUnmigratedUsersResponse) GetUsers() []*LegacyUser {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
+func (x *ExportUnmigratedUsersResponse) GetScanned() int64 {
+	if x != nil {
+		return x.Scanned
+	}
+	return 0
+}
+
+func (x *ExportUnmigratedUsersResponse) GetMigrated() int64 {
+	if x != nil {
+		return x.Migrated
+	}
+	return 0
+}
+
+func (x *ExportUnmigratedUsersResponse) GetTombstoned() int64 {
+	if x != nil {
+		return x.Tombstoned
+	}
+	return 0
+}
+
+func (x *ExportUnmigratedUsersResponse) GetCheckpointLegacyId() string {
+	if x != nil {
+		return x.CheckpointLegacyId
+	}
+	return ""
+}
+
 var File_trickle_auth_v1_management_proto protoreflect.FileDescriptor
 
 const file_trickle_auth_v1_management_proto_rawDesc = "" +
 	"\n" +
-	" trickle/auth/v1/management.proto\x12\x0ftrickle.auth.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atrickle/auth/v1/user.proto\")\n" +
+	" trickle/auth/v1/management.proto\x12\x0ftrickle.auth.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atrickle/auth/v1/user.proto\")\n" +
 	"\x0eGetUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\"<\n" +
 	"\x0fGetUserResponse\x12)\n" +
@@ -1219,7 +2048,82 @@ const file_trickle_auth_v1_management_proto_rawDesc = "" +
 	"importMode\x12%\n" +
 	"\x0elegacy_enabled\x18\v \x01(\bR\rlegacyEnabledB\x0f\n" +
 	"\r_legacy_totalB\x13\n" +
-	"\x11_percent_migrated2\xeb\x06\n" +
+	"\x11_percent_migrated\"\xf3\x03\n" +
+	"\n" +
+	"LegacyUser\x12\x1b\n" +
+	"\tlegacy_id\x18\x01 \x01(\tR\blegacyId\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\x12%\n" +
+	"\x0eemail_verified\x18\x03 \x01(\bR\remailVerified\x12\x1a\n" +
+	"\busername\x18\x04 \x01(\tR\busername\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"given_name\x18\x06 \x01(\tR\tgivenName\x12\x1f\n" +
+	"\vfamily_name\x18\a \x01(\tR\n" +
+	"familyName\x12\x1a\n" +
+	"\bnickname\x18\b \x01(\tR\bnickname\x12\x18\n" +
+	"\apicture\x18\t \x01(\tR\apicture\x12!\n" +
+	"\fphone_number\x18\n" +
+	" \x01(\tR\vphoneNumber\x12<\n" +
+	"\ruser_metadata\x18\v \x01(\v2\x17.google.protobuf.StructR\fuserMetadata\x12:\n" +
+	"\fapp_metadata\x18\f \x01(\v2\x17.google.protobuf.StructR\vappMetadata\x12H\n" +
+	"\rpassword_hash\x18\r \x01(\v2#.trickle.auth.v1.LegacyPasswordHashR\fpasswordHash\"T\n" +
+	"\x12LegacyPasswordHash\x12\x12\n" +
+	"\x04hash\x18\x01 \x01(\tR\x04hash\x12\x16\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\x12\x12\n" +
+	"\x04salt\x18\x03 \x01(\tR\x04salt\"g\n" +
+	"\x12ImportUsersRequest\x12\x1e\n" +
+	"\n" +
+	"connection\x18\x01 \x01(\tR\n" +
+	"connection\x121\n" +
+	"\x05users\x18\x02 \x03(\v2\x1b.trickle.auth.v1.LegacyUserR\x05users\"\x85\x01\n" +
+	"\x13ImportUsersResponse\x127\n" +
+	"\aresults\x18\x01 \x03(\v2\x1d.trickle.auth.v1.ImportResultR\aresults\x125\n" +
+	"\x06counts\x18\x02 \x01(\v2\x1d.trickle.auth.v1.ImportCountsR\x06counts\"\x96\x01\n" +
+	"\fImportResult\x12\x1b\n" +
+	"\tlegacy_id\x18\x01 \x01(\tR\blegacyId\x128\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x1e.trickle.auth.v1.ImportOutcomeR\aoutcome\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x17\n" +
+	"\auser_id\x18\x04 \x01(\tR\x06userId\"\x98\x01\n" +
+	"\fImportCounts\x12\x1a\n" +
+	"\bimported\x18\x01 \x01(\x03R\bimported\x12%\n" +
+	"\x0eskipped_exists\x18\x02 \x01(\x03R\rskippedExists\x12-\n" +
+	"\x12skipped_tombstoned\x18\x03 \x01(\x03R\x11skippedTombstoned\x12\x16\n" +
+	"\x06failed\x18\x04 \x01(\x03R\x06failed\"\x9d\x01\n" +
+	"\x1aImportFromConnectorRequest\x12\x1e\n" +
+	"\n" +
+	"connection\x18\x01 \x01(\tR\n" +
+	"connection\x121\n" +
+	"\x15start_after_legacy_id\x18\x02 \x01(\tR\x12startAfterLegacyId\x12\x16\n" +
+	"\x06resume\x18\x03 \x01(\bR\x06resume\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x03R\x05limit\"\xc5\x02\n" +
+	"\x1bImportFromConnectorResponse\x125\n" +
+	"\x06counts\x18\x01 \x01(\v2\x1d.trickle.auth.v1.ImportCountsR\x06counts\x120\n" +
+	"\x14checkpoint_legacy_id\x18\x02 \x01(\tR\x12checkpointLegacyId\x129\n" +
+	"\bfailures\x18\x03 \x03(\v2\x1d.trickle.auth.v1.ImportResultR\bfailures\x12&\n" +
+	"\flegacy_total\x18\x04 \x01(\x03H\x00R\vlegacyTotal\x88\x01\x01\x125\n" +
+	"\x17started_after_legacy_id\x18\x05 \x01(\tR\x14startedAfterLegacyId\x12\x12\n" +
+	"\x04done\x18\x06 \x01(\bR\x04doneB\x0f\n" +
+	"\r_legacy_total\"\x87\x01\n" +
+	"\x1cExportUnmigratedUsersRequest\x12\x1e\n" +
+	"\n" +
+	"connection\x18\x01 \x01(\tR\n" +
+	"connection\x121\n" +
+	"\x15start_after_legacy_id\x18\x02 \x01(\tR\x12startAfterLegacyId\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x03R\x05limit\"\xda\x01\n" +
+	"\x1dExportUnmigratedUsersResponse\x121\n" +
+	"\x05users\x18\x01 \x03(\v2\x1b.trickle.auth.v1.LegacyUserR\x05users\x12\x18\n" +
+	"\ascanned\x18\x02 \x01(\x03R\ascanned\x12\x1a\n" +
+	"\bmigrated\x18\x03 \x01(\x03R\bmigrated\x12\x1e\n" +
+	"\n" +
+	"tombstoned\x18\x04 \x01(\x03R\n" +
+	"tombstoned\x120\n" +
+	"\x14checkpoint_legacy_id\x18\x05 \x01(\tR\x12checkpointLegacyId*\xb1\x01\n" +
+	"\rImportOutcome\x12\x1e\n" +
+	"\x1aIMPORT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17IMPORT_OUTCOME_IMPORTED\x10\x01\x12!\n" +
+	"\x1dIMPORT_OUTCOME_SKIPPED_EXISTS\x10\x02\x12%\n" +
+	"!IMPORT_OUTCOME_SKIPPED_TOMBSTONED\x10\x03\x12\x19\n" +
+	"\x15IMPORT_OUTCOME_FAILED\x10\x042\xb3\t\n" +
 	"\x11ManagementService\x12L\n" +
 	"\aGetUser\x12\x1f.trickle.auth.v1.GetUserRequest\x1a .trickle.auth.v1.GetUserResponse\x12R\n" +
 	"\tListUsers\x12!.trickle.auth.v1.ListUsersRequest\x1a\".trickle.auth.v1.ListUsersResponse\x12U\n" +
@@ -1231,7 +2135,10 @@ const file_trickle_auth_v1_management_proto_rawDesc = "" +
 	"\vUnblockUser\x12#.trickle.auth.v1.UnblockUserRequest\x1a$.trickle.auth.v1.UnblockUserResponse\x12\x82\x01\n" +
 	"\x19CreatePasswordResetTicket\x121.trickle.auth.v1.CreatePasswordResetTicketRequest\x1a2.trickle.auth.v1.CreatePasswordResetTicketResponse\x12d\n" +
 	"\x0fListConnections\x12'.trickle.auth.v1.ListConnectionsRequest\x1a(.trickle.auth.v1.ListConnectionsResponse\x12m\n" +
-	"\x12GetMigrationStatus\x12*.trickle.auth.v1.GetMigrationStatusRequest\x1a+.trickle.auth.v1.GetMigrationStatusResponseB\xc6\x01\n" +
+	"\x12GetMigrationStatus\x12*.trickle.auth.v1.GetMigrationStatusRequest\x1a+.trickle.auth.v1.GetMigrationStatusResponse\x12X\n" +
+	"\vImportUsers\x12#.trickle.auth.v1.ImportUsersRequest\x1a$.trickle.auth.v1.ImportUsersResponse\x12r\n" +
+	"\x13ImportFromConnector\x12+.trickle.auth.v1.ImportFromConnectorRequest\x1a,.trickle.auth.v1.ImportFromConnectorResponse0\x01\x12x\n" +
+	"\x15ExportUnmigratedUsers\x12-.trickle.auth.v1.ExportUnmigratedUsersRequest\x1a..trickle.auth.v1.ExportUnmigratedUsersResponse0\x01B\xc6\x01\n" +
 	"\x13com.trickle.auth.v1B\x0fManagementProtoP\x01Z@github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1;authv1\xa2\x02\x03TAX\xaa\x02\x0fTrickle.Auth.V1\xca\x02\x0fTrickle\\Auth\\V1\xe2\x02\x1bTrickle\\Auth\\V1\\GPBMetadata\xea\x02\x11Trickle::Auth::V1b\x06proto3"
 
 var (
@@ -1246,73 +2153,102 @@ func file_trickle_auth_v1_management_proto_rawDescGZIP() []byte {
 	return file_trickle_auth_v1_management_proto_rawDescData
 }
 
-var file_trickle_auth_v1_management_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_trickle_auth_v1_management_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_trickle_auth_v1_management_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_trickle_auth_v1_management_proto_goTypes = []any{
-	(*GetUserRequest)(nil),                    // 0: trickle.auth.v1.GetUserRequest
-	(*GetUserResponse)(nil),                   // 1: trickle.auth.v1.GetUserResponse
-	(*ListUsersRequest)(nil),                  // 2: trickle.auth.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),                 // 3: trickle.auth.v1.ListUsersResponse
-	(*UpdateUserRequest)(nil),                 // 4: trickle.auth.v1.UpdateUserRequest
-	(*UpdateUserResponse)(nil),                // 5: trickle.auth.v1.UpdateUserResponse
-	(*DeleteUserRequest)(nil),                 // 6: trickle.auth.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),                // 7: trickle.auth.v1.DeleteUserResponse
-	(*BlockUserRequest)(nil),                  // 8: trickle.auth.v1.BlockUserRequest
-	(*BlockUserResponse)(nil),                 // 9: trickle.auth.v1.BlockUserResponse
-	(*UnblockUserRequest)(nil),                // 10: trickle.auth.v1.UnblockUserRequest
-	(*UnblockUserResponse)(nil),               // 11: trickle.auth.v1.UnblockUserResponse
-	(*CreatePasswordResetTicketRequest)(nil),  // 12: trickle.auth.v1.CreatePasswordResetTicketRequest
-	(*CreatePasswordResetTicketResponse)(nil), // 13: trickle.auth.v1.CreatePasswordResetTicketResponse
-	(*ListConnectionsRequest)(nil),            // 14: trickle.auth.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),           // 15: trickle.auth.v1.ListConnectionsResponse
-	(*Connection)(nil),                        // 16: trickle.auth.v1.Connection
-	(*GetMigrationStatusRequest)(nil),         // 17: trickle.auth.v1.GetMigrationStatusRequest
-	(*GetMigrationStatusResponse)(nil),        // 18: trickle.auth.v1.GetMigrationStatusResponse
-	(*MigrationStatus)(nil),                   // 19: trickle.auth.v1.MigrationStatus
-	(*User)(nil),                              // 20: trickle.auth.v1.User
-	(*timestamppb.Timestamp)(nil),             // 21: google.protobuf.Timestamp
-	(UserOrigin)(0),                           // 22: trickle.auth.v1.UserOrigin
-	(*fieldmaskpb.FieldMask)(nil),             // 23: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),               // 24: google.protobuf.Duration
+	(ImportOutcome)(0),                        // 0: trickle.auth.v1.ImportOutcome
+	(*GetUserRequest)(nil),                    // 1: trickle.auth.v1.GetUserRequest
+	(*GetUserResponse)(nil),                   // 2: trickle.auth.v1.GetUserResponse
+	(*ListUsersRequest)(nil),                  // 3: trickle.auth.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),                 // 4: trickle.auth.v1.ListUsersResponse
+	(*UpdateUserRequest)(nil),                 // 5: trickle.auth.v1.UpdateUserRequest
+	(*UpdateUserResponse)(nil),                // 6: trickle.auth.v1.UpdateUserResponse
+	(*DeleteUserRequest)(nil),                 // 7: trickle.auth.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),                // 8: trickle.auth.v1.DeleteUserResponse
+	(*BlockUserRequest)(nil),                  // 9: trickle.auth.v1.BlockUserRequest
+	(*BlockUserResponse)(nil),                 // 10: trickle.auth.v1.BlockUserResponse
+	(*UnblockUserRequest)(nil),                // 11: trickle.auth.v1.UnblockUserRequest
+	(*UnblockUserResponse)(nil),               // 12: trickle.auth.v1.UnblockUserResponse
+	(*CreatePasswordResetTicketRequest)(nil),  // 13: trickle.auth.v1.CreatePasswordResetTicketRequest
+	(*CreatePasswordResetTicketResponse)(nil), // 14: trickle.auth.v1.CreatePasswordResetTicketResponse
+	(*ListConnectionsRequest)(nil),            // 15: trickle.auth.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),           // 16: trickle.auth.v1.ListConnectionsResponse
+	(*Connection)(nil),                        // 17: trickle.auth.v1.Connection
+	(*GetMigrationStatusRequest)(nil),         // 18: trickle.auth.v1.GetMigrationStatusRequest
+	(*GetMigrationStatusResponse)(nil),        // 19: trickle.auth.v1.GetMigrationStatusResponse
+	(*MigrationStatus)(nil),                   // 20: trickle.auth.v1.MigrationStatus
+	(*LegacyUser)(nil),                        // 21: trickle.auth.v1.LegacyUser
+	(*LegacyPasswordHash)(nil),                // 22: trickle.auth.v1.LegacyPasswordHash
+	(*ImportUsersRequest)(nil),                // 23: trickle.auth.v1.ImportUsersRequest
+	(*ImportUsersResponse)(nil),               // 24: trickle.auth.v1.ImportUsersResponse
+	(*ImportResult)(nil),                      // 25: trickle.auth.v1.ImportResult
+	(*ImportCounts)(nil),                      // 26: trickle.auth.v1.ImportCounts
+	(*ImportFromConnectorRequest)(nil),        // 27: trickle.auth.v1.ImportFromConnectorRequest
+	(*ImportFromConnectorResponse)(nil),       // 28: trickle.auth.v1.ImportFromConnectorResponse
+	(*ExportUnmigratedUsersRequest)(nil),      // 29: trickle.auth.v1.ExportUnmigratedUsersRequest
+	(*ExportUnmigratedUsersResponse)(nil),     // 30: trickle.auth.v1.ExportUnmigratedUsersResponse
+	(*User)(nil),                              // 31: trickle.auth.v1.User
+	(*timestamppb.Timestamp)(nil),             // 32: google.protobuf.Timestamp
+	(UserOrigin)(0),                           // 33: trickle.auth.v1.UserOrigin
+	(*fieldmaskpb.FieldMask)(nil),             // 34: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),               // 35: google.protobuf.Duration
+	(*structpb.Struct)(nil),                   // 36: google.protobuf.Struct
 }
 var file_trickle_auth_v1_management_proto_depIdxs = []int32{
-	20, // 0: trickle.auth.v1.GetUserResponse.user:type_name -> trickle.auth.v1.User
-	21, // 1: trickle.auth.v1.ListUsersRequest.migrated_since:type_name -> google.protobuf.Timestamp
-	22, // 2: trickle.auth.v1.ListUsersRequest.origin:type_name -> trickle.auth.v1.UserOrigin
-	20, // 3: trickle.auth.v1.ListUsersResponse.users:type_name -> trickle.auth.v1.User
-	20, // 4: trickle.auth.v1.UpdateUserRequest.user:type_name -> trickle.auth.v1.User
-	23, // 5: trickle.auth.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 6: trickle.auth.v1.UpdateUserResponse.user:type_name -> trickle.auth.v1.User
-	20, // 7: trickle.auth.v1.BlockUserResponse.user:type_name -> trickle.auth.v1.User
-	20, // 8: trickle.auth.v1.UnblockUserResponse.user:type_name -> trickle.auth.v1.User
-	24, // 9: trickle.auth.v1.CreatePasswordResetTicketRequest.ttl:type_name -> google.protobuf.Duration
-	21, // 10: trickle.auth.v1.CreatePasswordResetTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
-	16, // 11: trickle.auth.v1.ListConnectionsResponse.connections:type_name -> trickle.auth.v1.Connection
-	19, // 12: trickle.auth.v1.GetMigrationStatusResponse.status:type_name -> trickle.auth.v1.MigrationStatus
-	21, // 13: trickle.auth.v1.MigrationStatus.first_migration_at:type_name -> google.protobuf.Timestamp
-	21, // 14: trickle.auth.v1.MigrationStatus.last_migration_at:type_name -> google.protobuf.Timestamp
-	0,  // 15: trickle.auth.v1.ManagementService.GetUser:input_type -> trickle.auth.v1.GetUserRequest
-	2,  // 16: trickle.auth.v1.ManagementService.ListUsers:input_type -> trickle.auth.v1.ListUsersRequest
-	4,  // 17: trickle.auth.v1.ManagementService.UpdateUser:input_type -> trickle.auth.v1.UpdateUserRequest
-	6,  // 18: trickle.auth.v1.ManagementService.DeleteUser:input_type -> trickle.auth.v1.DeleteUserRequest
-	8,  // 19: trickle.auth.v1.ManagementService.BlockUser:input_type -> trickle.auth.v1.BlockUserRequest
-	10, // 20: trickle.auth.v1.ManagementService.UnblockUser:input_type -> trickle.auth.v1.UnblockUserRequest
-	12, // 21: trickle.auth.v1.ManagementService.CreatePasswordResetTicket:input_type -> trickle.auth.v1.CreatePasswordResetTicketRequest
-	14, // 22: trickle.auth.v1.ManagementService.ListConnections:input_type -> trickle.auth.v1.ListConnectionsRequest
-	17, // 23: trickle.auth.v1.ManagementService.GetMigrationStatus:input_type -> trickle.auth.v1.GetMigrationStatusRequest
-	1,  // 24: trickle.auth.v1.ManagementService.GetUser:output_type -> trickle.auth.v1.GetUserResponse
-	3,  // 25: trickle.auth.v1.ManagementService.ListUsers:output_type -> trickle.auth.v1.ListUsersResponse
-	5,  // 26: trickle.auth.v1.ManagementService.UpdateUser:output_type -> trickle.auth.v1.UpdateUserResponse
-	7,  // 27: trickle.auth.v1.ManagementService.DeleteUser:output_type -> trickle.auth.v1.DeleteUserResponse
-	9,  // 28: trickle.auth.v1.ManagementService.BlockUser:output_type -> trickle.auth.v1.BlockUserResponse
-	11, // 29: trickle.auth.v1.ManagementService.UnblockUser:output_type -> trickle.auth.v1.UnblockUserResponse
-	13, // 30: trickle.auth.v1.ManagementService.CreatePasswordResetTicket:output_type -> trickle.auth.v1.CreatePasswordResetTicketResponse
-	15, // 31: trickle.auth.v1.ManagementService.ListConnections:output_type -> trickle.auth.v1.ListConnectionsResponse
-	18, // 32: trickle.auth.v1.ManagementService.GetMigrationStatus:output_type -> trickle.auth.v1.GetMigrationStatusResponse
-	24, // [24:33] is the sub-list for method output_type
-	15, // [15:24] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	31, // 0: trickle.auth.v1.GetUserResponse.user:type_name -> trickle.auth.v1.User
+	32, // 1: trickle.auth.v1.ListUsersRequest.migrated_since:type_name -> google.protobuf.Timestamp
+	33, // 2: trickle.auth.v1.ListUsersRequest.origin:type_name -> trickle.auth.v1.UserOrigin
+	31, // 3: trickle.auth.v1.ListUsersResponse.users:type_name -> trickle.auth.v1.User
+	31, // 4: trickle.auth.v1.UpdateUserRequest.user:type_name -> trickle.auth.v1.User
+	34, // 5: trickle.auth.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	31, // 6: trickle.auth.v1.UpdateUserResponse.user:type_name -> trickle.auth.v1.User
+	31, // 7: trickle.auth.v1.BlockUserResponse.user:type_name -> trickle.auth.v1.User
+	31, // 8: trickle.auth.v1.UnblockUserResponse.user:type_name -> trickle.auth.v1.User
+	35, // 9: trickle.auth.v1.CreatePasswordResetTicketRequest.ttl:type_name -> google.protobuf.Duration
+	32, // 10: trickle.auth.v1.CreatePasswordResetTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 11: trickle.auth.v1.ListConnectionsResponse.connections:type_name -> trickle.auth.v1.Connection
+	20, // 12: trickle.auth.v1.GetMigrationStatusResponse.status:type_name -> trickle.auth.v1.MigrationStatus
+	32, // 13: trickle.auth.v1.MigrationStatus.first_migration_at:type_name -> google.protobuf.Timestamp
+	32, // 14: trickle.auth.v1.MigrationStatus.last_migration_at:type_name -> google.protobuf.Timestamp
+	36, // 15: trickle.auth.v1.LegacyUser.user_metadata:type_name -> google.protobuf.Struct
+	36, // 16: trickle.auth.v1.LegacyUser.app_metadata:type_name -> google.protobuf.Struct
+	22, // 17: trickle.auth.v1.LegacyUser.password_hash:type_name -> trickle.auth.v1.LegacyPasswordHash
+	21, // 18: trickle.auth.v1.ImportUsersRequest.users:type_name -> trickle.auth.v1.LegacyUser
+	25, // 19: trickle.auth.v1.ImportUsersResponse.results:type_name -> trickle.auth.v1.ImportResult
+	26, // 20: trickle.auth.v1.ImportUsersResponse.counts:type_name -> trickle.auth.v1.ImportCounts
+	0,  // 21: trickle.auth.v1.ImportResult.outcome:type_name -> trickle.auth.v1.ImportOutcome
+	26, // 22: trickle.auth.v1.ImportFromConnectorResponse.counts:type_name -> trickle.auth.v1.ImportCounts
+	25, // 23: trickle.auth.v1.ImportFromConnectorResponse.failures:type_name -> trickle.auth.v1.ImportResult
+	21, // 24: trickle.auth.v1.ExportUnmigratedUsersResponse.users:type_name -> trickle.auth.v1.LegacyUser
+	1,  // 25: trickle.auth.v1.ManagementService.GetUser:input_type -> trickle.auth.v1.GetUserRequest
+	3,  // 26: trickle.auth.v1.ManagementService.ListUsers:input_type -> trickle.auth.v1.ListUsersRequest
+	5,  // 27: trickle.auth.v1.ManagementService.UpdateUser:input_type -> trickle.auth.v1.UpdateUserRequest
+	7,  // 28: trickle.auth.v1.ManagementService.DeleteUser:input_type -> trickle.auth.v1.DeleteUserRequest
+	9,  // 29: trickle.auth.v1.ManagementService.BlockUser:input_type -> trickle.auth.v1.BlockUserRequest
+	11, // 30: trickle.auth.v1.ManagementService.UnblockUser:input_type -> trickle.auth.v1.UnblockUserRequest
+	13, // 31: trickle.auth.v1.ManagementService.CreatePasswordResetTicket:input_type -> trickle.auth.v1.CreatePasswordResetTicketRequest
+	15, // 32: trickle.auth.v1.ManagementService.ListConnections:input_type -> trickle.auth.v1.ListConnectionsRequest
+	18, // 33: trickle.auth.v1.ManagementService.GetMigrationStatus:input_type -> trickle.auth.v1.GetMigrationStatusRequest
+	23, // 34: trickle.auth.v1.ManagementService.ImportUsers:input_type -> trickle.auth.v1.ImportUsersRequest
+	27, // 35: trickle.auth.v1.ManagementService.ImportFromConnector:input_type -> trickle.auth.v1.ImportFromConnectorRequest
+	29, // 36: trickle.auth.v1.ManagementService.ExportUnmigratedUsers:input_type -> trickle.auth.v1.ExportUnmigratedUsersRequest
+	2,  // 37: trickle.auth.v1.ManagementService.GetUser:output_type -> trickle.auth.v1.GetUserResponse
+	4,  // 38: trickle.auth.v1.ManagementService.ListUsers:output_type -> trickle.auth.v1.ListUsersResponse
+	6,  // 39: trickle.auth.v1.ManagementService.UpdateUser:output_type -> trickle.auth.v1.UpdateUserResponse
+	8,  // 40: trickle.auth.v1.ManagementService.DeleteUser:output_type -> trickle.auth.v1.DeleteUserResponse
+	10, // 41: trickle.auth.v1.ManagementService.BlockUser:output_type -> trickle.auth.v1.BlockUserResponse
+	12, // 42: trickle.auth.v1.ManagementService.UnblockUser:output_type -> trickle.auth.v1.UnblockUserResponse
+	14, // 43: trickle.auth.v1.ManagementService.CreatePasswordResetTicket:output_type -> trickle.auth.v1.CreatePasswordResetTicketResponse
+	16, // 44: trickle.auth.v1.ManagementService.ListConnections:output_type -> trickle.auth.v1.ListConnectionsResponse
+	19, // 45: trickle.auth.v1.ManagementService.GetMigrationStatus:output_type -> trickle.auth.v1.GetMigrationStatusResponse
+	24, // 46: trickle.auth.v1.ManagementService.ImportUsers:output_type -> trickle.auth.v1.ImportUsersResponse
+	28, // 47: trickle.auth.v1.ManagementService.ImportFromConnector:output_type -> trickle.auth.v1.ImportFromConnectorResponse
+	30, // 48: trickle.auth.v1.ManagementService.ExportUnmigratedUsers:output_type -> trickle.auth.v1.ExportUnmigratedUsersResponse
+	37, // [37:49] is the sub-list for method output_type
+	25, // [25:37] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_trickle_auth_v1_management_proto_init() }
@@ -1322,18 +2258,20 @@ func file_trickle_auth_v1_management_proto_init() {
 	}
 	file_trickle_auth_v1_user_proto_init()
 	file_trickle_auth_v1_management_proto_msgTypes[19].OneofWrappers = []any{}
+	file_trickle_auth_v1_management_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trickle_auth_v1_management_proto_rawDesc), len(file_trickle_auth_v1_management_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   20,
+			NumEnums:      1,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_trickle_auth_v1_management_proto_goTypes,
 		DependencyIndexes: file_trickle_auth_v1_management_proto_depIdxs,
+		EnumInfos:         file_trickle_auth_v1_management_proto_enumTypes,
 		MessageInfos:      file_trickle_auth_v1_management_proto_msgTypes,
 	}.Build()
 	File_trickle_auth_v1_management_proto = out.File

@@ -28,6 +28,9 @@ const (
 	ManagementService_CreatePasswordResetTicket_FullMethodName = "/trickle.auth.v1.ManagementService/CreatePasswordResetTicket"
 	ManagementService_ListConnections_FullMethodName           = "/trickle.auth.v1.ManagementService/ListConnections"
 	ManagementService_GetMigrationStatus_FullMethodName        = "/trickle.auth.v1.ManagementService/GetMigrationStatus"
+	ManagementService_ImportUsers_FullMethodName               = "/trickle.auth.v1.ManagementService/ImportUsers"
+	ManagementService_ImportFromConnector_FullMethodName       = "/trickle.auth.v1.ManagementService/ImportFromConnector"
+	ManagementService_ExportUnmigratedUsers_FullMethodName     = "/trickle.auth.v1.ManagementService/ExportUnmigratedUsers"
 )
 
 // ManagementServiceClient is the client API for ManagementService service.
@@ -60,6 +63,23 @@ type ManagementServiceClient interface {
 	ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error)
 	// GetMigrationStatus reports how far a connection's migration has come.
 	GetMigrationStatus(ctx context.Context, in *GetMigrationStatusRequest, opts ...grpc.CallOption) (*GetMigrationStatusResponse, error)
+	// ImportUsers bulk-imports one batch of legacy users with their legacy
+	// password hashes (e.g. read by authctl from a JSON Lines file). It is
+	// idempotent: a user already in Trickle (same legacy_id, email or
+	// username) is skipped, never overwritten, and a deleted user's tombstone
+	// is respected. An imported user logs in with the legacy hash once and is
+	// rehashed then. Results come back in request order.
+	ImportUsers(ctx context.Context, in *ImportUsersRequest, opts ...grpc.CallOption) (*ImportUsersResponse, error)
+	// ImportFromConnector pulls every user of the connection's legacy store
+	// (the connector's ListUsers with password hashes) and imports them like
+	// ImportUsers, streaming progress. Its checkpoint (the last legacy id
+	// fully processed) is stored, so an interrupted import resumes with
+	// resume = true.
+	ImportFromConnector(ctx context.Context, in *ImportFromConnectorRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ImportFromConnectorResponse], error)
+	// ExportUnmigratedUsers streams the users of the legacy store that are
+	// not in Trickle (the connector's ListUsers minus the store), without
+	// password hashes, so that operators can plan the cut-over.
+	ExportUnmigratedUsers(ctx context.Context, in *ExportUnmigratedUsersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUnmigratedUsersResponse], error)
 }
 
 type managementServiceClient struct {
@@ -160,6 +180,54 @@ func (c *managementServiceClient) GetMigrationStatus(ctx context.Context, in *Ge
 	return out, nil
 }
 
+func (c *managementServiceClient) ImportUsers(ctx context.Context, in *ImportUsersRequest, opts ...grpc.CallOption) (*ImportUsersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportUsersResponse)
+	err := c.cc.Invoke(ctx, ManagementService_ImportUsers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *managementServiceClient) ImportFromConnector(ctx context.Context, in *ImportFromConnectorRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ImportFromConnectorResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ManagementService_ServiceDesc.Streams[0], ManagementService_ImportFromConnector_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportFromConnectorRequest, ImportFromConnectorResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ManagementService_ImportFromConnectorClient = grpc.ServerStreamingClient[ImportFromConnectorResponse]
+
+func (c *managementServiceClient) ExportUnmigratedUsers(ctx context.Context, in *ExportUnmigratedUsersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUnmigratedUsersResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ManagementService_ServiceDesc.Streams[1], ManagementService_ExportUnmigratedUsers_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportUnmigratedUsersRequest, ExportUnmigratedUsersResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ManagementService_ExportUnmigratedUsersClient = grpc.ServerStreamingClient[ExportUnmigratedUsersResponse]
+
 // ManagementServiceServer is the server API for ManagementService service.
 // All implementations must embed UnimplementedManagementServiceServer
 // for forward compatibility.
@@ -190,6 +258,23 @@ type ManagementServiceServer interface {
 	ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error)
 	// GetMigrationStatus reports how far a connection's migration has come.
 	GetMigrationStatus(context.Context, *GetMigrationStatusRequest) (*GetMigrationStatusResponse, error)
+	// ImportUsers bulk-imports one batch of legacy users with their legacy
+	// password hashes (e.g. read by authctl from a JSON Lines file). It is
+	// idempotent: a user already in Trickle (same legacy_id, email or
+	// username) is skipped, never overwritten, and a deleted user's tombstone
+	// is respected. An imported user logs in with the legacy hash once and is
+	// rehashed then. Results come back in request order.
+	ImportUsers(context.Context, *ImportUsersRequest) (*ImportUsersResponse, error)
+	// ImportFromConnector pulls every user of the connection's legacy store
+	// (the connector's ListUsers with password hashes) and imports them like
+	// ImportUsers, streaming progress. Its checkpoint (the last legacy id
+	// fully processed) is stored, so an interrupted import resumes with
+	// resume = true.
+	ImportFromConnector(*ImportFromConnectorRequest, grpc.ServerStreamingServer[ImportFromConnectorResponse]) error
+	// ExportUnmigratedUsers streams the users of the legacy store that are
+	// not in Trickle (the connector's ListUsers minus the store), without
+	// password hashes, so that operators can plan the cut-over.
+	ExportUnmigratedUsers(*ExportUnmigratedUsersRequest, grpc.ServerStreamingServer[ExportUnmigratedUsersResponse]) error
 	mustEmbedUnimplementedManagementServiceServer()
 }
 
@@ -226,6 +311,15 @@ func (UnimplementedManagementServiceServer) ListConnections(context.Context, *Li
 }
 func (UnimplementedManagementServiceServer) GetMigrationStatus(context.Context, *GetMigrationStatusRequest) (*GetMigrationStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMigrationStatus not implemented")
+}
+func (UnimplementedManagementServiceServer) ImportUsers(context.Context, *ImportUsersRequest) (*ImportUsersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportUsers not implemented")
+}
+func (UnimplementedManagementServiceServer) ImportFromConnector(*ImportFromConnectorRequest, grpc.ServerStreamingServer[ImportFromConnectorResponse]) error {
+	return status.Error(codes.Unimplemented, "method ImportFromConnector not implemented")
+}
+func (UnimplementedManagementServiceServer) ExportUnmigratedUsers(*ExportUnmigratedUsersRequest, grpc.ServerStreamingServer[ExportUnmigratedUsersResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportUnmigratedUsers not implemented")
 }
 func (UnimplementedManagementServiceServer) mustEmbedUnimplementedManagementServiceServer() {}
 func (UnimplementedManagementServiceServer) testEmbeddedByValue()                           {}
@@ -410,6 +504,46 @@ func _ManagementService_GetMigrationStatus_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ManagementService_ImportUsers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportUsersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManagementServiceServer).ImportUsers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManagementService_ImportUsers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManagementServiceServer).ImportUsers(ctx, req.(*ImportUsersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ManagementService_ImportFromConnector_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ImportFromConnectorRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ManagementServiceServer).ImportFromConnector(m, &grpc.GenericServerStream[ImportFromConnectorRequest, ImportFromConnectorResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ManagementService_ImportFromConnectorServer = grpc.ServerStreamingServer[ImportFromConnectorResponse]
+
+func _ManagementService_ExportUnmigratedUsers_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportUnmigratedUsersRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ManagementServiceServer).ExportUnmigratedUsers(m, &grpc.GenericServerStream[ExportUnmigratedUsersRequest, ExportUnmigratedUsersResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ManagementService_ExportUnmigratedUsersServer = grpc.ServerStreamingServer[ExportUnmigratedUsersResponse]
+
 // ManagementService_ServiceDesc is the grpc.ServiceDesc for ManagementService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -453,7 +587,22 @@ var ManagementService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetMigrationStatus",
 			Handler:    _ManagementService_GetMigrationStatus_Handler,
 		},
+		{
+			MethodName: "ImportUsers",
+			Handler:    _ManagementService_ImportUsers_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ImportFromConnector",
+			Handler:       _ManagementService_ImportFromConnector_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExportUnmigratedUsers",
+			Handler:       _ManagementService_ExportUnmigratedUsers_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "trickle/auth/v1/management.proto",
 }
