@@ -63,6 +63,9 @@ func (e *env) config() *config.Config {
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.MongoDB.URI = kitconfig.SecretLiteral(mongotest.URI(e.t))
 	cfg.MongoDB.Database = e.dbName
+	// FerretDB on SQLite under -race on a loaded 2-core CI machine can take
+	// seconds per write in a storm; production keeps the 5s default.
+	cfg.MongoDB.Timeout = 30 * time.Second
 	cfg.Redis.Addr = redistest.Addr()
 	cfg.Redis.KeyPrefix = e.prefix
 	cfg.Password.Params = password.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
