@@ -84,3 +84,15 @@ test: check-fmt vet check-generate services ## Everything CI runs: format, vet, 
 .PHONY: test-short
 test-short: ## Unit and integration tests only, without -race.
 	go test -count=1 $(addsuffix /...,$(MODULES))
+
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## Run every fuzz target (func Fuzz* in any module) for FUZZTIME each (default 30s), one after another.
+	@files=$$(for mod in $(MODULES); do grep -rl --include='*_test.go' '^func Fuzz' "$$mod" || true; done | sort -u); \
+	for file in $$files; do \
+		dir=$$(dirname "$$file"); \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
+			echo "== $${dir#$(CURDIR)/} $$target ($(FUZZTIME))"; \
+			(cd "$$dir" && go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) .) || exit 1; \
+		done; \
+	done
