@@ -84,7 +84,15 @@ func (e *env) config() *config.Config {
 func (e *env) start(cfg *config.Config) *server.Server {
 	t := e.t
 	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The service's log is kept and shown only if the test fails: the
+	// causes behind UNAVAILABLE answers are in it.
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log (last lines):\n%s", logs.tail(60))
+		}
+	})
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		cancel()
@@ -326,4 +334,27 @@ func TestOpsEndpoints(t *testing.T) {
 			t.Error("metrics carry a password")
 		}
 	}
+}
+
+// lockedBuffer is an io.Writer safe for a server's concurrent log calls.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// tail returns the last n lines.
+func (b *lockedBuffer) tail(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lines := strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
