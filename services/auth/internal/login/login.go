@@ -272,11 +272,18 @@ func (s *Service) afterCreateFailed(ctx context.Context, conn *Connection, user 
 	if !errors.As(err, &dup) {
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
-	key := user.Email
-	if dup.Field == "username" {
-		key = user.Username
+	var existing *store.User
+	var ferr error
+	switch dup.Field {
+	case "legacy_id":
+		// The same legacy user was copied meanwhile, possibly under an
+		// email since changed in Trickle.
+		existing, ferr = s.store.FindByLegacyID(ctx, conn.Name, user.LegacyID)
+	case "username":
+		existing, ferr = s.store.FindByIdentifier(ctx, conn.Name, user.Username)
+	default:
+		existing, ferr = s.store.FindByIdentifier(ctx, conn.Name, user.Email)
 	}
-	existing, ferr := s.store.FindByIdentifier(ctx, conn.Name, key)
 	if ferr != nil {
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, ferr, "user store unavailable")
 	}

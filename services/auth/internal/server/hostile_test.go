@@ -211,7 +211,7 @@ func TestHostileInputOverGRPCAndREST(t *testing.T) {
 	}
 	t.Run("signup/REST", func(t *testing.T) {
 		for body, want := range map[string]int{
-			`{"connection":"legacy","email":{"$gt":""},"password":"a long password"}`:                               400,
+			`{"connection":"legacy","email":{"$gt":""},"password":"a long password"}`:                                     400,
 			`{"connection":"legacy","email":"n@example.com","password":"a long password","user_metadata":{"$where":"1"}}`: 400,
 			`{"connection":"legacy","email":"n@example.com","password":"a long password","user_metadata":"$where"}`:       400,
 			`{"connection":"legacy","email":"n@example.com","password":"a long password","name":"` + long + `"}`:          400,

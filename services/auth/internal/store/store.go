@@ -63,7 +63,7 @@ var (
 
 // DuplicateError says which unique field collided on insert or update.
 type DuplicateError struct {
-	Field string // "email" or "username"
+	Field string // "email", "username" or "legacy_id"
 }
 
 func (e *DuplicateError) Error() string { return "store: duplicate " + e.Field }

@@ -41,6 +41,7 @@ const legacyLoginsKeep = 48 * time.Hour
 const noKeyMark = "\x01"
 
 const (
+	indexLegacy   = "connection_legacy_key_unique"
 	indexEmail    = "connection_email_key_unique"
 	indexUsername = "connection_username_key_unique"
 )
@@ -80,6 +81,13 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 		{
 			Keys:    bson.D{{Key: "connection", Value: 1}, {Key: "legacy_id", Value: 1}},
 			Options: options.Index().SetName("connection_legacy_id"),
+		},
+		{
+			// One copy per legacy user, even if its email changed in between
+			// (a login and an import, or two logins under different
+			// identifiers, racing).
+			Keys:    bson.D{{Key: "connection", Value: 1}, {Key: "legacy_key", Value: 1}},
+			Options: options.Index().SetName(indexLegacy).SetUnique(true),
 		},
 	}); err != nil {
 		return nil, fmt.Errorf("create user indexes: %w", err)
@@ -159,6 +167,7 @@ type userDoc struct {
 	AppMetadata   map[string]any `bson:"app_metadata,omitempty"`
 	PasswordHash  string         `bson:"password_hash"`
 	LegacyID      string         `bson:"legacy_id,omitempty"`
+	LegacyKey     string         `bson:"legacy_key"`
 	Origin        string         `bson:"origin"`
 	Blocked       bool           `bson:"blocked"`
 	CreatedAt     time.Time      `bson:"created_at"`
@@ -183,7 +192,7 @@ func toDoc(u *store.User) userDoc {
 		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Nickname: u.Nickname,
 		Picture: u.Picture, PhoneNumber: u.PhoneNumber,
 		UserMetadata: u.UserMetadata, AppMetadata: u.AppMetadata,
-		PasswordHash: u.PasswordHash, LegacyID: u.LegacyID, Origin: string(u.Origin), Blocked: u.Blocked,
+		PasswordHash: u.PasswordHash, LegacyID: u.LegacyID, LegacyKey: uniqueKey(u.LegacyID, u.ID), Origin: string(u.Origin), Blocked: u.Blocked,
 		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(), LoginsCount: u.LoginsCount,
 	}
 	if !u.MigratedAt.IsZero() {
@@ -333,6 +342,19 @@ func (s *Store) duplicateOr(ctx context.Context, err error, d *userDoc, op strin
 	}
 	if strings.Contains(err.Error(), indexEmail) {
 		return &store.DuplicateError{Field: "email"}
+	}
+	if strings.Contains(err.Error(), indexLegacy) {
+		return &store.DuplicateError{Field: "legacy_id"}
+	}
+	if d.LegacyID != "" {
+		n, cerr := s.users.CountDocuments(ctx, bson.D{
+			{Key: "connection", Value: d.Connection},
+			{Key: "legacy_key", Value: d.LegacyKey},
+			{Key: "_id", Value: bson.D{{Key: "$ne", Value: d.ID}}},
+		})
+		if cerr == nil && n > 0 {
+			return &store.DuplicateError{Field: "legacy_id"}
+		}
 	}
 	n, cerr := s.users.CountDocuments(ctx, bson.D{
 		{Key: "connection", Value: d.Connection},

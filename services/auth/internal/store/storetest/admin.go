@@ -15,7 +15,7 @@ import (
 
 func testFindByLegacyID(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	u := mustCreate(t, s, newUser("legacy", "a@example.com", ""))
+	u := mustCreate(t, s, withLegacyID(newUser("legacy", "a@example.com", ""), "42"))
 	got, err := s.FindByLegacyID(ctx, "legacy", "42")
 	if err != nil || got.ID != u.ID {
 		t.Fatalf("find by legacy id: %+v, %v", got, err)
@@ -91,7 +91,7 @@ func testListFiltersAndPages(t *testing.T, s store.Backend) {
 
 func testUpdateProfile(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	u := newUser("legacy", "old@example.com", "old")
+	u := withLegacyID(newUser("legacy", "old@example.com", "old"), "42")
 	u.Name, u.UserMetadata = "Old Name", map[string]any{"a": "b"}
 	mustCreate(t, s, u)
 	got, _ := s.Get(ctx, u.ID)
@@ -180,7 +180,7 @@ func testSetBlocked(t *testing.T, s store.Backend) {
 func testDeleteAndTombstones(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Millisecond)
-	gone := mustCreate(t, s, newUser("legacy", "gone@example.com", "gone"))
+	gone := mustCreate(t, s, withLegacyID(newUser("legacy", "gone@example.com", "gone"), "42"))
 	if _, err := s.Delete(ctx, gone.ID, true, at); err != nil {
 		t.Fatal(err)
 	}

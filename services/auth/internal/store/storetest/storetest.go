@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Backend) {
 		{"NotFound", testNotFound},
 		{"DuplicateEmail", testDuplicateEmail},
 		{"DuplicateUsername", testDuplicateUsername},
+		{"DuplicateLegacyID", testDuplicateLegacyID},
 		{"UsersWithoutUsername", testUsersWithoutUsername},
 		{"ConnectionsAreSeparate", testConnectionsAreSeparate},
 		{"MetadataRoundTrip", testMetadataRoundTrip},
@@ -52,7 +53,26 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Backend) {
 func newUser(conn, email, username string) *store.User {
 	return &store.User{
 		Connection: conn, Email: email, Username: username, PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-		Origin: store.OriginMigratedOnLogin, LegacyID: "42", MigratedAt: time.Now().UTC().Truncate(time.Millisecond),
+		Origin: store.OriginMigratedOnLogin, LegacyID: "legacy-" + email, MigratedAt: time.Now().UTC().Truncate(time.Millisecond),
+	}
+}
+
+func withLegacyID(u *store.User, id string) *store.User {
+	u.LegacyID = id
+	return u
+}
+
+// One copy per legacy user: a second user with the same legacy id in the
+// connection is a duplicate even under another email; native users (no
+// legacy id) never collide.
+func testDuplicateLegacyID(t *testing.T, s store.Backend) {
+	mustCreate(t, s, withLegacyID(newUser("legacy", "first@example.com", ""), "7"))
+	wantDuplicate(t, s.Create(context.Background(), withLegacyID(newUser("legacy", "renamed@example.com", ""), "7")), "legacy_id")
+	mustCreate(t, s, withLegacyID(newUser("other", "renamed@example.com", ""), "7"))
+	for i := range 3 {
+		native := withLegacyID(newUser("legacy", fmt.Sprintf("native%d@example.com", i), ""), "")
+		native.Origin = store.OriginSignup
+		mustCreate(t, s, native)
 	}
 }
 
@@ -78,7 +98,7 @@ func testCreateAndFind(t *testing.T, s store.Backend) {
 		if err != nil {
 			t.Fatalf("find %q: %v", ident, err)
 		}
-		if got.ID != u.ID || got.LegacyID != "42" || got.Origin != store.OriginMigratedOnLogin || got.PasswordHash != u.PasswordHash {
+		if got.ID != u.ID || got.LegacyID != u.LegacyID || got.Origin != store.OriginMigratedOnLogin || got.PasswordHash != u.PasswordHash {
 			t.Fatalf("find %q returned %+v", ident, got)
 		}
 		if !got.MigratedAt.Equal(u.MigratedAt) {
