@@ -241,14 +241,11 @@ func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw strin
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
-	// The legacy user may be migrated already under another identifier
-	// (its email was changed in Trickle): the Trickle copy is the truth.
-	switch existing, err := s.store.FindByLegacyID(ctx, conn.Name, user.LegacyID); {
-	case err == nil:
-		return s.verifyLocal(ctx, conn, existing, pw)
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
-	}
+	// A legacy user already migrated under another identifier (its email
+	// changed in Trickle) is caught by the insert itself: the unique
+	// legacy_key index answers "duplicate legacy_id" and afterCreateFailed
+	// verifies against the Trickle copy, which is the truth. No lookup here:
+	// that saves a store round trip on every first login.
 	user.PasswordHash, err = s.newHash(ctx, profile, pw)
 	if err != nil {
 		return nil, OutcomeError, err
