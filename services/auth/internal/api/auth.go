@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/account"
@@ -27,21 +26,14 @@ type AuthServer struct {
 
 var _ authv1.AuthServiceServer = (*AuthServer)(nil)
 
-// Login implements AuthService.Login.
+// Login implements AuthService.Login. The login flow applies the
+// brute-force protection itself: it knows which account an identifier
+// resolves to.
 func (s *AuthServer) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.LoginResponse, error) {
-	ip, ident := s.ClientIPs.Of(ctx), store.Normalize(req.GetIdentifier())
-	if err := s.allow(ctx, req.GetConnection(), ident, ip); err != nil {
+	res, err := s.Logins.LoginFrom(ctx, req.GetConnection(), req.GetIdentifier(), req.GetPassword(), s.ClientIPs.Of(ctx))
+	if err != nil {
 		return nil, err
 	}
-	res, err := s.Logins.Login(ctx, req.GetConnection(), req.GetIdentifier(), req.GetPassword())
-	switch {
-	case errors.Is(err, apperr.ErrInvalidCredentials):
-		s.guard().Failure(ctx, req.GetConnection(), ident, ip)
-		return nil, err
-	case err != nil:
-		return nil, err
-	}
-	s.guard().Success(ctx, req.GetConnection(), ident, ip)
 	tok, ttl, err := s.Tokens.Issue(token.Claims{Subject: res.User.ID, Email: res.User.Email, Connection: res.User.Connection})
 	if err != nil {
 		return nil, apperr.Wrap(apperr.Internal, err, "could not issue a token")
@@ -52,36 +44,63 @@ func (s *AuthServer) Login(ctx context.Context, req *authv1.LoginRequest) (*auth
 	}, nil
 }
 
-func (s *AuthServer) guard() *bruteforce.Guard {
-	if s.Guard == nil {
-		return disabledGuard
+// guarded runs an attempt under the brute-force protection: it reserves
+// the attempt's unit of its budgets first, then settles it by the result.
+// failure says which errors are failed attempts (a probe, a bad ticket);
+// other errors decided nothing and give the unit back.
+func (s *AuthServer) guarded(ctx context.Context, a bruteforce.Attempt, failure func(error) bool, run func() error) error {
+	a.IP = s.ClientIPs.Of(ctx)
+	resv, err := s.Guard.Reserve(ctx, a)
+	if err != nil {
+		return bruteforce.AsAppError(err)
 	}
-	return s.Guard
-}
-
-var disabledGuard = bruteforce.New(bruteforce.Config{Disabled: true}, nil, "", nil, nil)
-
-// allow asks the brute-force guard; a refusal is RESOURCE_EXHAUSTED with
-// the time to wait.
-func (s *AuthServer) allow(ctx context.Context, connection, ident, ip string) error {
-	err := s.guard().Allow(ctx, connection, ident, ip)
-	var d *bruteforce.Denied
-	if errors.As(err, &d) {
-		return &apperr.Error{Kind: apperr.ResourceExhausted, Msg: "too many attempts, try again later", RetryAfter: d.RetryAfter}
+	err = run()
+	switch {
+	case err == nil:
+		resv.Succeeded(ctx)
+	case failure(err):
+		resv.Failed(ctx, "")
+	default:
+		resv.Cancel(ctx)
 	}
 	return err
 }
 
+// spellings are the budget keys of the identifiers of a request.
+func spellingsOf(idents ...string) []bruteforce.Account {
+	var out []bruteforce.Account
+	for _, id := range idents {
+		if id != "" {
+			out = append(out, bruteforce.SpelledAccount(id))
+		}
+	}
+	return out
+}
+
+func isKind(kinds ...apperr.Kind) func(error) bool {
+	return func(err error) bool {
+		for _, k := range kinds {
+			if apperr.KindOf(err) == k {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // SignUp implements AuthService.SignUp.
 func (s *AuthServer) SignUp(ctx context.Context, req *authv1.SignUpRequest) (*authv1.SignUpResponse, error) {
-	// A throttled IP may not probe which identifiers exist either.
-	if err := s.allow(ctx, req.GetConnection(), store.Normalize(req.GetEmail()), s.ClientIPs.Of(ctx)); err != nil {
-		return nil, err
-	}
-	u, err := s.Accounts.SignUp(ctx, account.SignUpInput{
-		Connection: req.GetConnection(), Email: req.GetEmail(), Username: req.GetUsername(), Password: req.GetPassword(),
-		Name: req.GetName(), GivenName: req.GetGivenName(), FamilyName: req.GetFamilyName(), Nickname: req.GetNickname(),
-		Picture: req.GetPicture(), PhoneNumber: req.GetPhoneNumber(), UserMetadata: req.GetUserMetadata().AsMap(),
+	// Each sign-up of an identifier that exists (here or in the legacy
+	// store) is a probe: counted per identifier and per client network.
+	var u *store.User
+	err := s.guarded(ctx, bruteforce.Attempt{Action: bruteforce.SignUp, Connection: req.GetConnection(),
+		Accounts: spellingsOf(req.GetEmail(), req.GetUsername())}, isKind(apperr.AlreadyExists), func() (err error) {
+		u, err = s.Accounts.SignUp(ctx, account.SignUpInput{
+			Connection: req.GetConnection(), Email: req.GetEmail(), Username: req.GetUsername(), Password: req.GetPassword(),
+			Name: req.GetName(), GivenName: req.GetGivenName(), FamilyName: req.GetFamilyName(), Nickname: req.GetNickname(),
+			Picture: req.GetPicture(), PhoneNumber: req.GetPhoneNumber(), UserMetadata: req.GetUserMetadata().AsMap(),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -91,10 +110,13 @@ func (s *AuthServer) SignUp(ctx context.Context, req *authv1.SignUpRequest) (*au
 
 // RequestPasswordReset implements AuthService.RequestPasswordReset.
 func (s *AuthServer) RequestPasswordReset(ctx context.Context, req *authv1.RequestPasswordResetRequest) (*authv1.RequestPasswordResetResponse, error) {
-	if err := s.allow(ctx, req.GetConnection(), store.Normalize(req.GetIdentifier()), s.ClientIPs.Of(ctx)); err != nil {
-		return nil, err
-	}
-	if err := s.Accounts.RequestPasswordReset(ctx, req.GetConnection(), req.GetIdentifier()); err != nil {
+	// Every request counts (the answer is the same whether the user
+	// exists), so no one can flood a user's mailbox or the legacy store.
+	err := s.guarded(ctx, bruteforce.Attempt{Action: bruteforce.ResetRequest, Connection: req.GetConnection(),
+		Accounts: spellingsOf(req.GetIdentifier())}, isKind(apperr.InvalidArgument), func() error {
+		return s.Accounts.RequestPasswordReset(ctx, req.GetConnection(), req.GetIdentifier())
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &authv1.RequestPasswordResetResponse{}, nil
@@ -102,7 +124,11 @@ func (s *AuthServer) RequestPasswordReset(ctx context.Context, req *authv1.Reque
 
 // ResetPassword implements AuthService.ResetPassword.
 func (s *AuthServer) ResetPassword(ctx context.Context, req *authv1.ResetPasswordRequest) (*authv1.ResetPasswordResponse, error) {
-	id, err := s.Accounts.ResetPassword(ctx, req.GetTicket(), req.GetNewPassword())
+	var id string
+	err := s.guarded(ctx, bruteforce.Attempt{Action: bruteforce.ResetConfirm}, isKind(apperr.InvalidArgument, apperr.NotFound, apperr.Unauthenticated, apperr.PermissionDenied), func() (err error) {
+		id, err = s.Accounts.ResetPassword(ctx, req.GetTicket(), req.GetNewPassword())
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -175,15 +175,11 @@ func (s *ManagementServer) UnblockUser(ctx context.Context, req *authv1.UnblockU
 	if err != nil {
 		return nil, err
 	}
-	if s.Guard != nil {
-		for _, ident := range []string{u.Email, u.Username} {
-			if ident == "" {
-				continue
-			}
-			if _, err := s.Guard.Unblock(ctx, u.Connection, ident); err != nil {
-				return nil, apperr.Wrap(apperr.Unavailable, err, "could not clear the login lockouts")
-			}
-		}
+	// Every key the user's failures may be under: the account and each
+	// spelling of its identifiers that is not a typo of someone else's.
+	accounts := append(spellingsOf(u.Email, u.Username), bruteforce.UserAccount(u.ID, u.LegacyID))
+	if _, err := s.Guard.Unblock(ctx, u.Connection, accounts...); err != nil {
+		return nil, apperr.Wrap(apperr.Unavailable, err, "could not clear the login lockouts")
 	}
 	return &authv1.UnblockUserResponse{User: UserToProto(u)}, nil
 }

@@ -1,12 +1,23 @@
 // Package bruteforce protects logins (and, for users not migrated yet, the
-// legacy store behind them) from password guessing: after MaxFailures
-// consecutive failures for one (connection, identifier, client IP) that
-// triple is blocked until an admin unblocks it or the block expires, and
-// every client IP is throttled across identifiers once it fails too often
-// (Auth0's "suspicious IP throttling": failures, not attempts, count, so a
-// busy NAT of honest users is not throttled). State lives in Redis
-// so all replicas share it; when Redis is down the guard fails open (logins
-// must keep working, invariant I2's spirit) and counts it.
+// legacy store behind them) from password guessing, and sign-up and reset
+// requests from being used as oracles.
+//
+// Every guarded attempt reserves its unit of each budget BEFORE the work,
+// in one Redis script (check-and-increment), and settles it afterwards: a
+// success gives the unit back, a failure keeps it. So parallel guesses
+// cannot all pass a check made before any of them failed: 200 simultaneous
+// wrong logins check at most MaxFailures passwords.
+//
+// Budgets are keyed by the account however it is spelled (see Account and
+// Canonical), per client network (IPv4 address, IPv6 /64), and every client
+// network has an hourly budget of failures across accounts (Auth0's
+// "suspicious IP throttling": failures, not attempts, count, so a busy NAT
+// of honest users is not throttled).
+//
+// State lives in Redis so all replicas share it. When Redis is unreachable
+// the policy decides (fail_open by default: logins keep working, counted in
+// trickle_bruteforce_unavailable_total). A client-side pool exhaustion is
+// not "unreachable": it is overload, and the attempt is refused.
 package bruteforce
 
 import (
@@ -14,197 +25,216 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 )
+
+// Action is what an attempt does; each has its own budgets.
+type Action string
+
+// The guarded actions.
+const (
+	Login        Action = "login"
+	SignUp       Action = "signup"
+	ResetRequest Action = "reset_request"
+	ResetConfirm Action = "reset_confirm"
+)
+
+// Policy when Redis is unreachable.
+const (
+	FailOpen   = "fail_open"
+	FailClosed = "fail_closed"
+)
+
+// Quota is an hourly budget (sliding window) of one action.
+type Quota struct {
+	// PerIdentifierPerHour bounds the attempts on one account; 0 uses the
+	// default, -1 switches the bound off.
+	PerIdentifierPerHour int `yaml:"per_identifier_per_hour"`
+	// PerIPPerHour bounds the attempts from one client network.
+	PerIPPerHour int `yaml:"per_ip_per_hour"`
+}
 
 // Config of the protection. Zero values get Auth0-like defaults.
 type Config struct {
-	// MaxFailures consecutive failures block (connection, identifier, IP).
+	// MaxFailures consecutive failed logins block (account, client network).
 	// Default 10 (Auth0's).
 	MaxFailures int `yaml:"max_failures"`
 	// BlockFor is how long a block (and a failure streak) lasts unless an
 	// admin unblocks it. Default 24h.
 	BlockFor time.Duration `yaml:"block_for"`
-	// IPFailuresPerHour is the sustained rate of failed logins one client
-	// IP may have across all identifiers, after a burst of IPBurst; beyond
-	// it the IP is throttled until the bucket refills. Default 100 and 100.
+	// IPFailuresPerHour is how many failed logins one client network may
+	// have across all accounts in any hour; beyond it the network is
+	// throttled until the window slides. Default 100.
 	IPFailuresPerHour int `yaml:"ip_failures_per_hour"`
-	IPBurst           int `yaml:"ip_burst"`
+	// IPBurst is kept for old configuration files; the sliding window has
+	// no separate burst and ignores it.
+	IPBurst int `yaml:"ip_burst"`
+	// SignUp counts sign-ups that did not create a user (an existing
+	// identifier is a probe). Defaults: 5 per identifier, 20 per network.
+	SignUp Quota `yaml:"sign_up"`
+	// ResetRequest counts every reset request (the answer is the same
+	// whether the user exists). Defaults: 5 per identifier, 30 per network.
+	ResetRequest Quota `yaml:"reset_request"`
+	// ResetConfirm counts reset confirmations with a ticket that did not
+	// work. Default: 20 per network (tickets are not guessable; this caps
+	// the load).
+	ResetConfirm Quota `yaml:"reset_confirm"`
+	// WhenUnavailable is fail_open (default: attempts go through unchecked
+	// while Redis is unreachable, and are counted) or fail_closed (they are
+	// refused with UNAVAILABLE: no guessing ever goes unchecked, but a
+	// Redis outage stops every login).
+	WhenUnavailable string `yaml:"when_unavailable"`
 	// Disabled turns the protection off (tests, or a proxy that does it).
 	Disabled bool `yaml:"disabled"`
 }
 
 // SetDefaults fills the zero values.
 func (c *Config) SetDefaults() {
-	if c.MaxFailures <= 0 {
-		c.MaxFailures = 10
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
 	}
+	def(&c.MaxFailures, 10)
 	if c.BlockFor <= 0 {
 		c.BlockFor = 24 * time.Hour
 	}
-	if c.IPFailuresPerHour <= 0 {
-		c.IPFailuresPerHour = 100
+	def(&c.IPFailuresPerHour, 100)
+	def(&c.SignUp.PerIdentifierPerHour, 5)
+	def(&c.SignUp.PerIPPerHour, 20)
+	def(&c.ResetRequest.PerIdentifierPerHour, 5)
+	def(&c.ResetRequest.PerIPPerHour, 30)
+	def(&c.ResetConfirm.PerIPPerHour, 20)
+	c.ResetConfirm.PerIdentifierPerHour = -1 // a ticket names no account before it is checked
+	if c.WhenUnavailable == "" {
+		c.WhenUnavailable = FailOpen
 	}
-	if c.IPBurst <= 0 {
-		c.IPBurst = 100
+}
+
+// Validate reports a configuration that cannot work.
+func (c *Config) Validate() error {
+	if c.WhenUnavailable != FailOpen && c.WhenUnavailable != FailClosed {
+		return fmt.Errorf("brute_force.when_unavailable must be %s or %s, not %q", FailOpen, FailClosed, c.WhenUnavailable)
 	}
+	if c.MaxFailures < 0 || c.IPFailuresPerHour < 0 {
+		return errors.New("brute_force.max_failures and ip_failures_per_hour must not be negative")
+	}
+	return nil
 }
 
 // Denied is returned when an attempt is refused; RetryAfter says when to
 // come back.
 type Denied struct {
-	Reason     string // "blocked" or "rate_limited"
+	Reason     string // "blocked", "rate_limited" or "overloaded"
 	RetryAfter time.Duration
 }
 
 func (d *Denied) Error() string { return "too many attempts (" + d.Reason + ")" }
 
+// ErrUnavailable is returned under fail_closed while Redis is unreachable.
+var ErrUnavailable = errors.New("brute-force protection unavailable")
+
 // Guard is the brute-force protection.
 type Guard struct {
-	cfg      Config
-	rdb      redis.UniversalClient
-	limiter  *redis_rate.Limiter
-	prefix   string
-	log      *slog.Logger
-	failOpen prometheus.Counter
-	denied   *prometheus.CounterVec
+	cfg    Config
+	rdb    redis.UniversalClient
+	prefix string
+	log    *slog.Logger
+	now    func() time.Time
+
+	failOpen, overloaded prometheus.Counter
+	denied               *prometheus.CounterVec
+	lastWarn             atomic.Int64 // unix seconds of the last "unavailable" log line
 }
 
-// New returns a guard over rdb; with rdb nil the guard only counts nothing
-// and allows everything (single-replica local runs without Redis).
+// New returns a guard over rdb; with rdb nil the guard counts nothing and
+// allows everything (single-replica local runs without Redis).
 func New(cfg Config, rdb redis.UniversalClient, prefix string, log *slog.Logger, reg prometheus.Registerer) *Guard {
 	cfg.SetDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
 	g := &Guard{
-		cfg: cfg, rdb: rdb, prefix: prefix + "bf:", log: log,
+		cfg: cfg, rdb: rdb, prefix: prefix + "bf:", log: log, now: time.Now,
 		failOpen: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "trickle", Name: "bruteforce_unavailable_total", Help: "Login attempts let through unchecked because Redis was unavailable.",
+			Namespace: "trickle", Name: "bruteforce_unavailable_total", Help: "Attempts let through unchecked because Redis was unreachable (fail_open).",
+		}),
+		overloaded: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "trickle", Name: "bruteforce_overloaded_total", Help: "Attempts refused because the Redis client pool was exhausted.",
 		}),
 		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "trickle", Name: "bruteforce_denied_total", Help: "Login attempts refused by the brute-force protection.",
-		}, []string{"reason"}),
-	}
-	if rdb != nil {
-		g.limiter = redis_rate.NewLimiter(rdb)
+			Namespace: "trickle", Name: "bruteforce_denied_total", Help: "Attempts refused by the brute-force protection.",
+		}, []string{"action", "reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(g.failOpen, g.denied)
+		reg.MustRegister(g.failOpen, g.overloaded, g.denied)
 	}
 	return g
 }
 
-func (g *Guard) active() bool { return !g.cfg.Disabled && g.rdb != nil }
+func (g *Guard) active() bool { return g != nil && !g.cfg.Disabled && g.rdb != nil }
 
-// subject hashes (connection, identifier) so keys hold no emails and no
-// separator can be injected.
-func subject(connection, identifier string) string {
-	h := sha256.Sum256([]byte(connection + "\x00" + identifier))
+// hashed turns an account or alias into a key part that holds no email and
+// into which no separator can be injected.
+func hashed(connection, s string) string {
+	h := sha256.Sum256([]byte(connection + "\x00" + s))
 	return hex.EncodeToString(h[:16])
 }
 
-func (g *Guard) failKey(connection, identifier, ip string) string {
-	return g.prefix + "fail:" + subject(connection, identifier) + ":" + ip
-}
-
-// Allow checks an attempt before any password work: the IP's throttle,
-// then the (connection, identifier, IP) block. It returns *Denied or nil.
-func (g *Guard) Allow(ctx context.Context, connection, identifier, ip string) error {
-	if !g.active() {
-		return nil
+// onError decides what a Redis error means for the attempt: the caller
+// gave up (its context error), overload (refused), or Redis unreachable
+// (the configured policy).
+func (g *Guard) onError(ctx context.Context, action Action, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // the client left: nothing to count, nothing to let through
 	}
-	throttled, err := g.rdb.PTTL(ctx, g.ipThrottleKey(ip)).Result()
-	if err != nil {
-		return g.openOnError(err)
+	if errors.Is(err, redis.ErrPoolTimeout) {
+		g.overloaded.Inc()
+		g.denied.WithLabelValues(string(action), "overloaded").Inc()
+		return &Denied{Reason: "overloaded", RetryAfter: time.Second}
 	}
-	if throttled > 0 {
-		g.denied.WithLabelValues("rate_limited").Inc()
-		return &Denied{Reason: "rate_limited", RetryAfter: throttled}
+	if g.cfg.WhenUnavailable == FailClosed {
+		g.warn("brute-force protection unavailable, refusing the attempt", err)
+		return ErrUnavailable
 	}
-	key := g.failKey(connection, identifier, ip)
-	n, err := g.rdb.Get(ctx, key).Int()
-	if errors.Is(err, redis.Nil) {
-		return nil
-	}
-	if err != nil {
-		return g.openOnError(err)
-	}
-	if n >= g.cfg.MaxFailures {
-		ttl, _ := g.rdb.PTTL(ctx, key).Result()
-		g.denied.WithLabelValues("blocked").Inc()
-		return &Denied{Reason: "blocked", RetryAfter: max(ttl, time.Second)}
-	}
-	return nil
-}
-
-// Failure records a failed attempt (wrong password or unknown user).
-func (g *Guard) Failure(ctx context.Context, connection, identifier, ip string) {
-	if !g.active() {
-		return
-	}
-	key := g.failKey(connection, identifier, ip)
-	pipe := g.rdb.TxPipeline()
-	pipe.Incr(ctx, key)
-	pipe.PExpire(ctx, key, g.cfg.BlockFor)
-	if _, err := pipe.Exec(ctx); err != nil {
-		_ = g.openOnError(err)
-		return
-	}
-	// The failure also spends one token of the IP's bucket; an empty bucket
-	// throttles the IP until the next token is due.
-	res, err := g.limiter.Allow(ctx, g.prefix+"ipfail:"+ip, redis_rate.Limit{Rate: g.cfg.IPFailuresPerHour, Burst: g.cfg.IPBurst, Period: time.Hour})
-	if err != nil {
-		_ = g.openOnError(err)
-		return
-	}
-	if res.Allowed == 0 && res.RetryAfter > 0 {
-		if err := g.rdb.Set(ctx, g.ipThrottleKey(ip), "1", res.RetryAfter).Err(); err != nil {
-			_ = g.openOnError(err)
-		}
-	}
-}
-
-func (g *Guard) ipThrottleKey(ip string) string { return g.prefix + "ipthrottle:" + ip }
-
-// Success ends a failure streak.
-func (g *Guard) Success(ctx context.Context, connection, identifier, ip string) {
-	if !g.active() {
-		return
-	}
-	if err := g.rdb.Del(ctx, g.failKey(connection, identifier, ip)).Err(); err != nil {
-		_ = g.openOnError(err)
-	}
-}
-
-// Unblock clears every block and failure streak of the identifier, from
-// every IP (an admin action).
-func (g *Guard) Unblock(ctx context.Context, connection, identifier string) (int, error) {
-	if g.rdb == nil {
-		return 0, nil
-	}
-	var cleared int
-	iter := g.rdb.Scan(ctx, 0, g.prefix+"fail:"+subject(connection, identifier)+":*", 200).Iterator()
-	for iter.Next(ctx) {
-		if err := g.rdb.Del(ctx, iter.Val()).Err(); err != nil {
-			return cleared, err
-		}
-		cleared++
-	}
-	return cleared, iter.Err()
-}
-
-func (g *Guard) openOnError(err error) error {
 	g.failOpen.Inc()
-	g.log.Warn("brute-force protection unavailable, letting the attempt through", "err", err)
+	g.warn("brute-force protection unavailable, letting the attempt through", err)
 	return nil
+}
+
+// warn logs at most once a second: an outage under load must not flood
+// the log with one line per attempt.
+func (g *Guard) warn(msg string, err error) {
+	now := g.now().Unix()
+	if last := g.lastWarn.Load(); last != now && g.lastWarn.CompareAndSwap(last, now) {
+		g.log.Warn(msg, "err", err)
+	}
 }
 
 // RetryAfterSeconds formats a Retry-After value (whole seconds, at least 1).
 func RetryAfterSeconds(d time.Duration) string {
 	s := int((d + time.Second - 1) / time.Second)
 	return strconv.Itoa(max(s, 1))
+}
+
+// AsAppError turns a refusal of Reserve into the error callers see:
+// RESOURCE_EXHAUSTED with the time to wait, UNAVAILABLE under fail_closed,
+// the caller's own context error as it is.
+func AsAppError(err error) error {
+	if d, ok := IsDenied(err); ok {
+		return &apperr.Error{Kind: apperr.ResourceExhausted, Msg: "too many attempts, try again later", RetryAfter: d.RetryAfter}
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return apperr.Wrap(apperr.Unavailable, err, "brute-force protection unavailable")
+	}
+	return err
 }

@@ -245,6 +245,11 @@ func (c *Config) Validate() error {
 	if err := c.Tracing.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	bf := c.BruteForce
+	bf.SetDefaults()
+	if err := bf.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, p := range c.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			errs = append(errs, fmt.Errorf("trusted_proxies: %q is not a CIDR (e.g. 10.0.0.0/8)", p))

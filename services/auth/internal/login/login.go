@@ -22,6 +22,7 @@ import (
 	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
 	"github.com/trickle-auth/trickle/services/auth/internal/lock"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
@@ -45,8 +46,9 @@ type Store interface {
 // Service runs logins.
 type Service struct {
 	store   Store
-	stats   store.Stats // nil: legacy logins are not recorded
-	locker  lock.Locker // nil: no cross-replica lock
+	stats   store.Stats       // nil: legacy logins are not recorded
+	locker  lock.Locker       // nil: no cross-replica lock
+	guard   *bruteforce.Guard // nil: no brute-force protection
 	hasher  *password.Hasher
 	legacyH *legacyhash.Verifier // verifies bulk-imported legacy hashes
 	conns   *ConnectionSource
@@ -65,6 +67,7 @@ type Deps struct {
 	Store          Store
 	Stats          store.Stats
 	Locker         lock.Locker
+	Guard          *bruteforce.Guard
 	Hasher         *password.Hasher
 	LegacyVerifier *legacyhash.Verifier
 	Connections    *ConnectionSource
@@ -85,7 +88,7 @@ func New(d Deps) *Service {
 		d.Logger = slog.Default()
 	}
 	return &Service{
-		store: d.Store, stats: d.Stats, locker: d.Locker, hasher: d.Hasher, legacyH: d.LegacyVerifier,
+		store: d.Store, stats: d.Stats, locker: d.Locker, guard: d.Guard, hasher: d.Hasher, legacyH: d.LegacyVerifier,
 		conns: d.Connections, metrics: d.Metrics, log: d.Logger, now: time.Now, flightKey: key,
 	}
 }
@@ -93,8 +96,15 @@ func New(d Deps) *Service {
 // Connections returns the connection set in force.
 func (s *Service) Connections() *Connections { return s.conns.Current() }
 
-// Login authenticates identifier/password on the named connection.
+// Login authenticates identifier/password on the named connection for a
+// caller whose address is unknown (tests, tools).
 func (s *Service) Login(ctx context.Context, connection, identifier, pw string) (*Result, error) {
+	return s.LoginFrom(ctx, connection, identifier, pw, "")
+}
+
+// LoginFrom authenticates identifier/password on the named connection for
+// a client at clientIP, under the brute-force protection.
+func (s *Service) LoginFrom(ctx context.Context, connection, identifier, pw, clientIP string) (*Result, error) {
 	if err := ValidateCredentials(connection, identifier, pw); err != nil {
 		return nil, err
 	}
@@ -102,24 +112,65 @@ func (s *Service) Login(ctx context.Context, connection, identifier, pw string) 
 	if !ok {
 		return nil, apperr.New(apperr.InvalidArgument, "unknown connection %q", connection)
 	}
-	ident := store.Normalize(identifier)
-	res, outcome, err := s.login(ctx, conn, ident, pw)
+	a := attempt{conn: conn, ident: store.Normalize(identifier), typed: identifier, pw: pw, ip: clientIP}
+	res, outcome, err := s.login(ctx, &a)
 	s.metrics.Logins.WithLabelValues(conn.Name, outcome).Inc()
 	return res, err
 }
 
-func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
+// attempt is one login in progress.
+type attempt struct {
+	conn         *Connection
+	ident, typed string // normalized for the store, and as the client sent it
+	pw, ip       string
+}
+
+// guarded reserves the attempt's unit of the brute-force budgets of its
+// accounts (every spelling of the identifier shares one), runs check and
+// settles: a success frees the unit, a wrong password keeps it.
+func (s *Service) guarded(ctx context.Context, a *attempt, check func() (*Result, string, error), accounts ...bruteforce.Account) (*Result, string, error) {
+	accounts = append(accounts, bruteforce.SpelledAccount(a.typed))
+	resv, err := s.guard.Reserve(ctx, bruteforce.Attempt{Action: bruteforce.Login, Connection: a.conn.Name, Accounts: accounts, IP: a.ip})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "login timed out")
+		}
+		return nil, OutcomeThrottled, bruteforce.AsAppError(err)
+	}
+	res, outcome, err := check()
+	switch {
+	case err == nil:
+		resv.Succeeded(ctx)
+	case errors.Is(err, apperr.ErrInvalidCredentials):
+		resv.Failed(ctx, refusedLegacyID(err))
+		err = apperr.ErrInvalidCredentials
+	default: // nothing was decided about the password
+		resv.Cancel(ctx)
+	}
+	return res, outcome, err
+}
+
+func (s *Service) login(ctx context.Context, a *attempt) (*Result, string, error) {
+	conn, ident, pw := a.conn, a.ident, a.pw
 	u, err := s.store.FindByIdentifier(ctx, conn.Name, ident)
 	switch {
 	case err == nil:
-		res, outcome, err := s.verifyLocal(ctx, conn, u, pw)
-		if outcome == OutcomeInvalid {
-			s.waitLikeLegacy(ctx, conn) // as long as asking the legacy store (I7)
-		}
-		return res, outcome, err
+		return s.guarded(ctx, a, func() (*Result, string, error) {
+			res, outcome, err := s.verifyLocal(ctx, conn, u, pw)
+			if outcome == OutcomeInvalid {
+				s.waitLikeLegacy(ctx, conn) // as long as asking the legacy store (I7)
+			}
+			return res, outcome, err
+		}, bruteforce.UserAccount(u.ID, u.LegacyID))
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
+	return s.guarded(ctx, a, func() (*Result, string, error) { return s.loginUnknown(ctx, conn, ident, pw) })
+}
+
+// loginUnknown is a login of an identifier the store does not have: a user
+// not migrated yet, a deleted one, or nobody.
+func (s *Service) loginUnknown(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
 	if !conn.UsesLegacy() {
 		s.hasher.DummyVerify(ctx, pw)
 		return nil, OutcomeInvalid, apperr.ErrInvalidCredentials
@@ -223,7 +274,7 @@ func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw strin
 	s.recordLegacyLogin(ctx, conn)
 	switch {
 	case errors.Is(err, legacy.ErrRejected):
-		return nil, OutcomeLegacyRefused, apperr.ErrInvalidCredentials
+		return nil, OutcomeLegacyRefused, &legacyRefusal{legacyID: matchedLegacyID(err)}
 	case err != nil:
 		s.log.Warn("legacy login unavailable", "connection", conn.Name, "err", err)
 		return nil, OutcomeLegacyUnavailable, apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")

@@ -23,6 +23,7 @@ const (
 	OutcomeBlocked           = "blocked"
 	OutcomeDeleted           = "deleted" // tombstoned: not re-imported (I5)
 	OutcomeError             = "error"
+	OutcomeThrottled         = "throttled" // refused by the brute-force protection
 )
 
 // NewMetrics registers the login metrics on reg.

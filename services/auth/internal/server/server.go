@@ -132,8 +132,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	// The set in force at shutdown owns its clients; replaced sets are
 	// closed by the reload.
 	s.closers = append(s.closers, func() { s.conns.Current().Close() })
+	var guardRedis redis.UniversalClient // stays a nil interface without Redis
+	if s.redis != nil {
+		guardRedis = s.redis
+	} else if !cfg.BruteForce.Disabled {
+		log.Warn("no redis.addr: brute-force protection is off")
+	}
+	guard := bruteforce.New(cfg.BruteForce, guardRedis, cfg.Redis.KeyPrefix, log, reg)
 	s.logins = login.New(login.Deps{
-		Store: s.store, Stats: s.store, Locker: locker, Hasher: hasher, LegacyVerifier: legacyVerifier,
+		Store: s.store, Stats: s.store, Locker: locker, Guard: guard, Hasher: hasher, LegacyVerifier: legacyVerifier,
 		Connections: s.conns, Metrics: login.NewMetrics(reg), Logger: log,
 	})
 	var notifier account.Notifier
@@ -164,13 +171,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 		grpc.ChainUnaryInterceptor(api.UnaryInterceptor(log), api.AdminInterceptor(adminKey(cfg.Admin))),
 		grpc.ChainStreamInterceptor(api.StreamInterceptor(log), api.AdminStreamInterceptor(adminKey(cfg.Admin))),
 	)
-	var guardRedis redis.UniversalClient // stays a nil interface without Redis
-	if s.redis != nil {
-		guardRedis = s.redis
-	} else if !cfg.BruteForce.Disabled {
-		log.Warn("no redis.addr: brute-force protection is off")
-	}
-	guard := bruteforce.New(cfg.BruteForce, guardRedis, cfg.Redis.KeyPrefix, log, reg)
 	clientIPs := api.ClientIPs{Trusted: append(api.DefaultTrustedProxies(), cfg.TrustedProxyPrefixes()...)}
 	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens, Accounts: s.accounts, Guard: guard, ClientIPs: clientIPs})
 	authv1.RegisterManagementServiceServer(s.grpcSrv, &api.ManagementServer{Manage: manager, Tickets: s.accounts, Guard: guard,
