@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -11,12 +10,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
-	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/connectors/kit/sqlcore"
 	"github.com/trickle-auth/trickle/connectors/kit/sqlcore/presettest"
 	"github.com/trickle-auth/trickle/deploy/testenv/sqltest"
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
 )
 
 // startMariaDBConnector serves the generic preset over a real MariaDB
@@ -27,30 +26,8 @@ func startMariaDBConnector(t *testing.T) string {
 	presettest.Seed(t, db, sqlcore.MySQL{}, "generic")
 	var lc sqlcore.Config
 	lc.SetDefaults()
-	lc.DSN = kitconfig.SecretLiteral(dsn)
-	lc.Preset = "generic"
-	legacy, err := sqlcore.Open(lc, "mysql", sqlcore.MySQL{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = legacy.Close() })
-	var sc kitserver.Config
-	sc.SetDefaults()
-	sc.Auth.AllowUnauthenticated = true
-	sc.Log.Level = "error"
-	srv, err := kitserver.New(sc, legacy, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, lis, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return lis.Addr().String()
+	lc.DSN, lc.Preset = kitconfig.SecretLiteral(dsn), "generic"
+	return connectortest.ServeSQL(t, lc, "mysql", sqlcore.MySQL{}, "")
 }
 
 // MariaDB matches identifiers by its collation (utf8mb4_general_ci: case
