@@ -1,7 +1,7 @@
 // Package login is the heart of Trickle: a login either verifies a migrated
 // user locally or, for a user not migrated yet, asks the legacy store once
 // and copies the user into the store, whole, with a fresh password hash.
-// See ARCHITECTURE.md for the flow and invariants I1–I7.
+// See docs/ARCHITECTURE.md for the flow and invariants I1–I8.
 package login
 
 import (
