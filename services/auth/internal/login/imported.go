@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 )
 
 // importedPrefix marks a bulk-imported legacy hash that cannot be stored
@@ -17,9 +17,9 @@ const importedPrefix = "$trickle-legacy$v=1$"
 
 // EncodeImportedHash is how a bulk-imported legacy hash is stored, so that
 // the first login can verify it (and then replace it with argon2id).
-func EncodeImportedHash(h legacyhash.Hash) string {
+func EncodeImportedHash(h passwordhash.Hash) string {
 	if h.Salt == "" && h.Format != "" {
-		if f, err := legacyhash.Detect(h.Value); err == nil && f == h.Format {
+		if f, err := passwordhash.Detect(h.Value); err == nil && f == h.Format {
 			return h.Value
 		}
 	}
@@ -29,20 +29,20 @@ func EncodeImportedHash(h legacyhash.Hash) string {
 
 // DecodeImportedHash is the inverse of EncodeImportedHash; any other
 // string is returned as a hash whose format is detected from its value.
-func DecodeImportedHash(stored string) legacyhash.Hash {
+func DecodeImportedHash(stored string) passwordhash.Hash {
 	rest, ok := strings.CutPrefix(stored, importedPrefix)
 	if !ok {
-		return legacyhash.Hash{Value: stored}
+		return passwordhash.Hash{Value: stored}
 	}
 	parts := strings.Split(rest, "$")
 	if len(parts) != 3 {
-		return legacyhash.Hash{Value: stored} // malformed: Verify refuses it
+		return passwordhash.Hash{Value: stored} // malformed: Verify refuses it
 	}
 	b := base64.RawURLEncoding
 	salt, err1 := b.DecodeString(parts[1])
 	value, err2 := b.DecodeString(parts[2])
 	if err1 != nil || err2 != nil {
-		return legacyhash.Hash{Value: stored}
+		return passwordhash.Hash{Value: stored}
 	}
-	return legacyhash.Hash{Format: parts[0], Salt: string(salt), Value: string(value)}
+	return passwordhash.Hash{Format: parts[0], Salt: string(salt), Value: string(value)}
 }

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
@@ -48,7 +48,7 @@ type Service struct {
 	stats   store.Stats // nil: legacy logins are not recorded
 	locker  lock.Locker // nil: no cross-replica lock
 	hasher  *password.Hasher
-	legacyH *legacyhash.Verifier // verifies bulk-imported legacy hashes
+	legacyH *passwordhash.Verifier // verifies bulk-imported legacy hashes
 	conns   *ConnectionSource
 	metrics *Metrics
 	log     *slog.Logger
@@ -66,7 +66,7 @@ type Deps struct {
 	Stats          store.Stats
 	Locker         lock.Locker
 	Hasher         *password.Hasher
-	LegacyVerifier *legacyhash.Verifier
+	LegacyVerifier *passwordhash.Verifier
 	Connections    *ConnectionSource
 	Metrics        *Metrics
 	Logger         *slog.Logger
@@ -388,7 +388,7 @@ func (s *Service) verifyHash(ctx context.Context, encoded, pw string) (ok, rehas
 	switch lerr := s.legacyH.Verify(pw, DecodeImportedHash(encoded)); {
 	case lerr == nil:
 		return true, true, nil
-	case errors.Is(lerr, legacyhash.ErrMismatch):
+	case errors.Is(lerr, passwordhash.ErrMismatch):
 		return false, false, nil
 	default:
 		return false, false, lerr

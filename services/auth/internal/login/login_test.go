@@ -16,7 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 	"github.com/trickle-auth/trickle/deploy/testenv/mongotest"
 	"github.com/trickle-auth/trickle/deploy/testenv/redistest"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
@@ -95,7 +95,7 @@ func (h *harness) instance(opts instanceOpts) *login.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lv, err := legacyhash.New(legacyhash.Config{})
+	lv, err := passwordhash.New(passwordhash.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

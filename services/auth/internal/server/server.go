@@ -28,7 +28,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/account"
@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, err
 	}
-	legacyVerifier, err := legacyhash.New(legacyhash.Config{})
+	legacyVerifier, err := passwordhash.New(passwordhash.Config{})
 	if err != nil {
 		return nil, err
 	}

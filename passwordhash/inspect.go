@@ -1,4 +1,4 @@
-package legacyhash
+package passwordhash
 
 // Info describes a stored hash, so a caller can decide whether to adopt it
 // as-is instead of rehashing it on the next login.

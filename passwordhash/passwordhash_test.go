@@ -1,4 +1,4 @@
-package legacyhash
+package passwordhash
 
 import (
 	"errors"
@@ -105,8 +105,9 @@ func TestMalformed(t *testing.T) {
 // recognisable part of one.
 func assertNoLeak(t *testing.T, err error, secrets ...string) {
 	t.Helper()
-	msg := err.Error()
-	// Format names are not secret; drop them before looking.
+	// The package prefix and format names are not secret; drop them
+	// before looking.
+	msg := strings.ReplaceAll(err.Error(), "passwordhash: ", "")
 	for _, f := range Formats() {
 		msg = strings.ReplaceAll(msg, f, "")
 	}
