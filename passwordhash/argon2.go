@@ -1,6 +1,8 @@
 package passwordhash
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -65,7 +67,22 @@ func parseArgon2(value string) (argon2Hash, error) {
 	if a.hash, err = decodeB64(parts[5]); err != nil || len(a.hash) < minArgon2KeyLen || len(a.hash) > maxArgon2KeyLen || strings.HasSuffix(parts[5], "=") {
 		return a, errDigest
 	}
+	a.params.SaltLen, a.params.KeyLen = len(a.salt), len(a.hash)
 	return a, nil
+}
+
+// phcB64 is the PHC string format's base64: standard alphabet, no padding.
+var phcB64 = base64.RawStdEncoding
+
+// NewArgon2id hashes password with salt at p (Variant is ignored, KeyLen
+// is the length of the derived key) and returns the PHC string
+// "$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>" that Verify reads back. The
+// caller chooses the salt (random) and bounds the work (p is trusted
+// configuration, unlike a stored hash). Passwords are never truncated.
+func NewArgon2id(password string, salt []byte, p Argon2Params) string {
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(p.KeyLen))
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
+		phcB64.EncodeToString(salt), phcB64.EncodeToString(key))
 }
 
 func verifyArgon2(name, password, value, variant string) error {

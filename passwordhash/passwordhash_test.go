@@ -216,7 +216,7 @@ func TestInspect(t *testing.T) {
 		t.Errorf("bcrypt: %+v, %v", info, err)
 	}
 	info, err = Inspect("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
-	want := Argon2Params{Variant: "argon2id", MemoryKiB: 65536, Time: 3, Threads: 4}
+	want := Argon2Params{Variant: "argon2id", MemoryKiB: 65536, Time: 3, Threads: 4, SaltLen: 8, KeyLen: 16}
 	if err != nil || info.Format != FormatArgon2id || info.Argon2 == nil || *info.Argon2 != want || info.BcryptCost != 0 {
 		t.Errorf("argon2id: %+v, %v", info, err)
 	}
