@@ -14,6 +14,10 @@ const (
 	maxArgon2Time      = 64
 	maxArgon2KeyLen    = 256
 	minArgon2KeyLen    = 4
+	// The argon2 reference implementation refuses salts under 8 bytes
+	// (ARGON2_MIN_SALT_LENGTH) and 64 covers every writer.
+	minArgon2SaltLen = 8
+	maxArgon2SaltLen = 64
 )
 
 func init() {
@@ -61,7 +65,7 @@ func parseArgon2(value string) (argon2Hash, error) {
 	}
 	a.params.MemoryKiB, a.params.Time, a.params.Threads = uint32(m), uint32(t), uint8(th)
 	var err error
-	if a.salt, err = decodeB64(parts[4]); err != nil || len(a.salt) < 1 || strings.HasSuffix(parts[4], "=") {
+	if a.salt, err = decodeB64(parts[4]); err != nil || len(a.salt) < minArgon2SaltLen || len(a.salt) > maxArgon2SaltLen || strings.HasSuffix(parts[4], "=") {
 		return a, errSalt
 	}
 	if a.hash, err = decodeB64(parts[5]); err != nil || len(a.hash) < minArgon2KeyLen || len(a.hash) > maxArgon2KeyLen || strings.HasSuffix(parts[5], "=") {

@@ -22,9 +22,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
-	"github.com/trickle-auth/trickle/passwordhash"
 	"github.com/trickle-auth/trickle/connectors/kit/sqlcore"
 	"github.com/trickle-auth/trickle/deploy/testenv/sqltest"
+	"github.com/trickle-auth/trickle/passwordhash"
 )
 
 const deployDir = ".."

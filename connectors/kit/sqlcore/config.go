@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/trickle-auth/trickle/connectors/kit/config"
-	"github.com/trickle-auth/trickle/passwordhash"
 	"github.com/trickle-auth/trickle/connectors/kit/server"
+	"github.com/trickle-auth/trickle/passwordhash"
 )
 
 // File is a SQL connector's whole configuration file.

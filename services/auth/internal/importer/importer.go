@@ -8,8 +8,9 @@
 //
 // An imported user keeps the legacy hash (stored as is when its format can
 // be detected from it, otherwise wrapped with its format and salt, see
-// login.EncodeImportedHash); the first login verifies it with the legacy
-// verifiers and replaces it with argon2id.
+// passwordhash.EncodeStored); the first login verifies it with the same
+// verifier (passwordhash, through password.Hasher) and replaces it with
+// argon2id.
 package importer
 
 import (
@@ -139,7 +140,7 @@ func (x *legacyIndex) put(legacyID, userID string) {
 }
 
 // New returns an import service. verifier must be the one the login flow
-// verifies imported hashes with (same configuration).
+// verifies imported hashes with (password.Hasher.Verifier).
 func New(st Store, conns *login.ConnectionSource, verifier *passwordhash.Verifier, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
@@ -410,7 +411,7 @@ func (s *Service) storedHash(h *connectorv1.LegacyPasswordHash) (stored, reason 
 	if err := s.verifier.Verify(dummyPassword, lh); err != nil && !errors.Is(err, passwordhash.ErrMismatch) {
 		return "", "password hash unusable: " + err.Error()
 	}
-	return login.EncodeImportedHash(lh), ""
+	return passwordhash.EncodeStored(lh), ""
 }
 
 // Progress is reported after every batch of an import from a connector.

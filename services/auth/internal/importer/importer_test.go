@@ -13,8 +13,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/trickle-auth/trickle/passwordhash"
 	"github.com/trickle-auth/trickle/deploy/testenv/mongotest"
+	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
@@ -78,12 +78,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lv, err := passwordhash.New(passwordhash.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.imp = importer.New(e.st, src, lv, nil)
-	e.logins = login.New(login.Deps{Store: e.st, Stats: e.st, Locker: lock.NewLocal(), Hasher: hasher, LegacyVerifier: lv, Connections: src})
+	e.imp = importer.New(e.st, src, hasher.Verifier(), nil)
+	e.logins = login.New(login.Deps{Store: e.st, Stats: e.st, Locker: lock.NewLocal(), Hasher: hasher, Connections: src})
 	return e
 }
 

@@ -19,7 +19,6 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
@@ -48,7 +47,6 @@ type Service struct {
 	stats   store.Stats // nil: legacy logins are not recorded
 	locker  lock.Locker // nil: no cross-replica lock
 	hasher  *password.Hasher
-	legacyH *passwordhash.Verifier // verifies bulk-imported legacy hashes
 	conns   *ConnectionSource
 	metrics *Metrics
 	log     *slog.Logger
@@ -57,19 +55,18 @@ type Service struct {
 	flight    singleflight.Group
 	flightKey []byte // keys singleflight by password without keeping it
 
-	legacyTimes sync.Map // connection name -> *refusalTimes (see timing.go)
+	legacyTimes sync.Map // connection name -> *connTiming (see timing.go)
 }
 
 // Deps are what a Service is built from.
 type Deps struct {
-	Store          Store
-	Stats          store.Stats
-	Locker         lock.Locker
-	Hasher         *password.Hasher
-	LegacyVerifier *passwordhash.Verifier
-	Connections    *ConnectionSource
-	Metrics        *Metrics
-	Logger         *slog.Logger
+	Store       Store
+	Stats       store.Stats
+	Locker      lock.Locker
+	Hasher      *password.Hasher
+	Connections *ConnectionSource
+	Metrics     *Metrics
+	Logger      *slog.Logger
 }
 
 // New returns a login service.
@@ -85,7 +82,7 @@ func New(d Deps) *Service {
 		d.Logger = slog.Default()
 	}
 	return &Service{
-		store: d.Store, stats: d.Stats, locker: d.Locker, hasher: d.Hasher, legacyH: d.LegacyVerifier,
+		store: d.Store, stats: d.Stats, locker: d.Locker, hasher: d.Hasher,
 		conns: d.Connections, metrics: d.Metrics, log: d.Logger, now: time.Now, flightKey: key,
 	}
 }
@@ -121,7 +118,7 @@ func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string)
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
 	if !conn.UsesLegacy() {
-		s.hasher.DummyVerify(ctx, pw)
+		s.dummyVerify(ctx, conn, pw, "")
 		return nil, OutcomeInvalid, apperr.ErrInvalidCredentials
 	}
 	// I5: a user deleted from Trickle is not re-imported. Checked before
@@ -130,7 +127,7 @@ func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string)
 	start := time.Now()
 	switch _, err := s.store.FindTombstone(ctx, conn.Name, "", ident); {
 	case err == nil:
-		s.hasher.DummyVerify(ctx, pw) // same cost as a wrong password (I7)
+		s.dummyVerify(ctx, conn, pw, "") // same cost as a wrong password (I7)
 		s.waitLikeLegacy(ctx, conn)
 		return nil, OutcomeDeleted, apperr.ErrInvalidCredentials
 	case !errors.Is(err, store.ErrNotFound):
@@ -145,9 +142,9 @@ func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string)
 		// Capped: a long wait for a concurrent migration's lock is not
 		// worth copying onto every migrated user's typo.
 		s.refusals(conn).add(min(time.Since(start), conn.Connector.Timeout))
-		s.hasher.DummyVerify(ctx, pw)
+		s.dummyVerify(ctx, conn, pw, "")
 	case OutcomeDeleted:
-		s.hasher.DummyVerify(ctx, pw)
+		s.dummyVerify(ctx, conn, pw, "")
 	}
 	return res, outcome, err
 }
@@ -340,9 +337,10 @@ func (s *Service) acquire(ctx context.Context, conn *Connection, ident string) (
 }
 
 // newHash returns the hash to store: the legacy hash itself when it already
-// meets the policy (no second hashing), otherwise a fresh argon2id hash.
+// meets the policy and holds the whole password (no second hashing),
+// otherwise a fresh argon2id hash.
 func (s *Service) newHash(ctx context.Context, p *connectorv1.LegacyProfile, pw string) (string, error) {
-	if h := p.GetPasswordHash(); h != nil && h.GetHash() != "" && s.hasher.MeetsPolicy(h.GetHash()) {
+	if h := p.GetPasswordHash(); h != nil && h.GetHash() != "" && s.hasher.MeetsPolicy(h.GetHash(), pw) {
 		return h.GetHash(), nil
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
@@ -355,7 +353,7 @@ func (s *Service) newHash(ctx context.Context, p *connectorv1.LegacyProfile, pw 
 // verifyLocal checks the password against the stored user, rehashing when
 // the stored hash is weaker than the policy.
 func (s *Service) verifyLocal(ctx context.Context, conn *Connection, u *store.User, pw string) (*Result, string, error) {
-	ok, rehash, err := s.verifyHash(ctx, u.PasswordHash, pw)
+	ok, rehash, err := s.verifyHash(ctx, conn, u.PasswordHash, pw)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "login timed out")
@@ -376,23 +374,21 @@ func (s *Service) verifyLocal(ctx context.Context, conn *Connection, u *store.Us
 	return &Result{User: u}, OutcomeLocal, nil
 }
 
-// verifyHash verifies with the service's hasher, and with the legacy
-// verifiers for bulk-imported hashes (always rehashed after a success).
-func (s *Service) verifyHash(ctx context.Context, encoded, pw string) (ok, rehash bool, err error) {
-	ok, rehash, err = s.hasher.Verify(ctx, pw, encoded)
-	if err == nil || s.legacyH == nil || !(errors.Is(err, password.ErrUnsupported) || errors.Is(err, password.ErrMalformed)) {
-		return ok, rehash, err
+// verifyHash verifies pw against a stored hash of any format (argon2id,
+// an adopted or bulk-imported legacy hash) with the one verifier. A failure
+// then verifies pw against the connection's hash of every other format, so
+// that it costs what any other failure on the connection costs (I7, see
+// timing.go).
+func (s *Service) verifyHash(ctx context.Context, conn *Connection, stored, pw string) (ok, rehash bool, err error) {
+	ok, rehash, err = s.hasher.Verify(ctx, pw, stored)
+	own := ""
+	if err == nil {
+		own = s.timing(conn).remember(stored)
 	}
-	// Same cost as a real verify whatever the legacy format, for I7.
-	s.hasher.DummyVerify(ctx, pw)
-	switch lerr := s.legacyH.Verify(pw, DecodeImportedHash(encoded)); {
-	case lerr == nil:
-		return true, true, nil
-	case errors.Is(lerr, passwordhash.ErrMismatch):
-		return false, false, nil
-	default:
-		return false, false, lerr
+	if !ok && ctx.Err() == nil {
+		s.dummyVerify(ctx, conn, pw, own)
 	}
+	return ok, rehash, err
 }
 
 func (s *Service) rehash(ctx context.Context, conn *Connection, u *store.User, pw string) {
