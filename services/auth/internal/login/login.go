@@ -106,12 +106,14 @@ func (s *Service) Login(ctx context.Context, connection, identifier, pw string) 
 }
 
 func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
+	start := time.Now() // I7: failures are timed from here (see timing.go)
 	u, err := s.store.FindByIdentifier(ctx, conn.Name, ident)
 	switch {
 	case err == nil:
+		spent := time.Since(start)
 		res, outcome, err := s.verifyLocal(ctx, conn, u, pw)
 		if outcome == OutcomeInvalid {
-			s.waitLikeLegacy(ctx, conn) // as long as asking the legacy store (I7)
+			s.waitLikeLegacy(ctx, conn, spent) // as long as asking the legacy store (I7)
 		}
 		return res, outcome, err
 	case !errors.Is(err, store.ErrNotFound):
@@ -124,11 +126,11 @@ func (s *Service) login(ctx context.Context, conn *Connection, ident, pw string)
 	// I5: a user deleted from Trickle is not re-imported. Checked before
 	// the connector call (no legacy load for deleted users) and again on the
 	// profile the legacy store returns (its other identifiers).
-	start := time.Now()
 	switch _, err := s.store.FindTombstone(ctx, conn.Name, "", ident); {
 	case err == nil:
+		spent := time.Since(start)
 		s.dummyVerify(ctx, conn, pw, "") // same cost as a wrong password (I7)
-		s.waitLikeLegacy(ctx, conn)
+		s.waitLikeLegacy(ctx, conn, spent)
 		return nil, OutcomeDeleted, apperr.ErrInvalidCredentials
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")

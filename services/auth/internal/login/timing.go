@@ -12,13 +12,17 @@ import (
 // Failed logins must take indistinguishable time whatever the reason (I7):
 //
 //   - unknown user, or a user not migrated yet with a wrong password: the
-//     legacy part (tombstone check, lock, second read, connector Login)
-//     and then one dummy verification per hash format of the connection;
+//     legacy part (the first read, tombstone check, lock, second read,
+//     connector Login) and then one dummy verification per hash format of
+//     the connection;
 //   - a user in the store (migrated, or bulk-imported with a legacy hash)
-//     with a wrong password: one real verification of the user's hash, one
-//     dummy verification per other format of the connection, then a wait
-//     drawn from the recent durations of the legacy part of refused logins
-//     on the same connection.
+//     with a wrong password: the first read, one real verification of the
+//     user's hash, one dummy verification per other format of the
+//     connection, then a wait that brings the time spent outside hashing to
+//     a duration drawn from the recent legacy parts of refused logins on the
+//     same connection (a read that finds a user is not the same time as one
+//     that finds none, so that read is part of the legacy part and counted
+//     in the wait).
 //
 // So every failure does the same hashing work, in the same bounded pool:
 // one verification of each format the connection's users have. The
@@ -134,12 +138,13 @@ func (s *Service) timing(conn *Connection) *connTiming {
 func (s *Service) refusals(conn *Connection) *refusalTimes { return &s.timing(conn).refusals }
 
 // waitLikeLegacy makes a failure that did not ask the legacy store last as
-// long as one that did, on connections that ask it.
-func (s *Service) waitLikeLegacy(ctx context.Context, conn *Connection) {
+// long as one that did, on connections that ask it: spent is the time this
+// failure already spent outside hashing.
+func (s *Service) waitLikeLegacy(ctx context.Context, conn *Connection, spent time.Duration) {
 	if !conn.UsesLegacy() {
 		return
 	}
-	d := s.refusals(conn).draw()
+	d := s.refusals(conn).draw() - spent
 	if d <= 0 {
 		return
 	}
