@@ -100,6 +100,20 @@ type refusalTimes struct {
 	ring [legacySamples]time.Duration
 	n    int // samples stored, up to len(ring)
 	next int
+	over time.Duration // moving average of how late waits woke up
+}
+
+// late records how late a wait woke up.
+func (r *refusalTimes) late(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.over += (max(d, 0) - r.over) / 8
+}
+
+func (r *refusalTimes) lateness() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.over
 }
 
 func (r *refusalTimes) add(d time.Duration) {
@@ -139,19 +153,24 @@ func (s *Service) refusals(conn *Connection) *refusalTimes { return &s.timing(co
 
 // waitLikeLegacy makes a failure that did not ask the legacy store last as
 // long as one that did, on connections that ask it: spent is the time this
-// failure already spent outside hashing.
+// failure already spent outside hashing. On a busy machine a timer wakes
+// its goroutine late, and the legacy part it imitates already holds its
+// own wake-ups: the recent lateness is taken off the wait.
 func (s *Service) waitLikeLegacy(ctx context.Context, conn *Connection, spent time.Duration) {
 	if !conn.UsesLegacy() {
 		return
 	}
-	d := s.refusals(conn).draw() - spent
+	r := s.refusals(conn)
+	d := r.draw() - spent - r.lateness()
 	if d <= 0 {
 		return
 	}
+	start := time.Now()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		r.late(time.Since(start) - d)
 	case <-ctx.Done():
 	}
 }
