@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	github.com/FerretDB/FerretDB v1.24.0
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/trickle-auth/trickle/connectors/kit v0.0.0
 	github.com/trickle-auth/trickle/proto v0.0.0
 	go.mongodb.org/mongo-driver/v2 v2.9.3
 	golang.org/x/crypto v0.58.0
@@ -44,6 +43,7 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/trickle-auth/trickle/passwordhash v0.0.0
 	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
 	github.com/xdg-go/scram v1.2.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
@@ -80,3 +80,5 @@ replace (
 	github.com/trickle-auth/trickle/deploy/testenv => ../deploy/testenv
 	github.com/trickle-auth/trickle/proto => ../proto
 )
+
+replace github.com/trickle-auth/trickle/passwordhash => ../passwordhash

@@ -79,6 +79,7 @@ require (
 replace github.com/trickle-auth/trickle/connectors/kit => ../connectors/kit
 
 require (
+	github.com/trickle-auth/trickle/passwordhash v0.0.0
 	github.com/trickle-auth/trickle/proto v0.0.0 // indirect
 	k8s.io/api v0.37.2
 	sigs.k8s.io/yaml v1.6.0
@@ -87,3 +88,5 @@ require (
 replace github.com/trickle-auth/trickle/proto => ../proto
 
 replace github.com/trickle-auth/trickle/deploy/testenv => ./testenv
+
+replace github.com/trickle-auth/trickle/passwordhash => ../passwordhash

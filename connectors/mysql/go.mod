@@ -30,6 +30,7 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	github.com/trickle-auth/trickle/passwordhash v0.0.0 // indirect
 	github.com/trickle-auth/trickle/proto v0.0.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0 // indirect
@@ -58,3 +59,5 @@ replace (
 	github.com/trickle-auth/trickle/deploy/testenv => ../../deploy/testenv
 	github.com/trickle-auth/trickle/proto => ../../proto
 )
+
+replace github.com/trickle-auth/trickle/passwordhash => ../../passwordhash

@@ -52,3 +52,5 @@ replace (
 	github.com/trickle-auth/trickle/deploy/testenv => ../../deploy/testenv
 	github.com/trickle-auth/trickle/proto => ../../proto
 )
+
+replace github.com/trickle-auth/trickle/passwordhash => ../../passwordhash

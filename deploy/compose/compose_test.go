@@ -22,9 +22,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
 	"github.com/trickle-auth/trickle/connectors/kit/sqlcore"
 	"github.com/trickle-auth/trickle/deploy/testenv/sqltest"
+	"github.com/trickle-auth/trickle/passwordhash"
 )
 
 const deployDir = ".."
@@ -382,12 +382,12 @@ var demoUsers = []struct{ email, password, hash string }{
 var seeds = map[string]string{"postgres": "postgres/01-seed.sql", "mysql": "mysql/01-seed.sql", "mssql": "mssql/seed.sql"}
 
 func TestSeedsHoldTheDemoUsers(t *testing.T) {
-	v, err := legacyhash.New(legacyhash.Config{})
+	v, err := passwordhash.New(passwordhash.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range demoUsers {
-		if err := v.Verify(u.password, legacyhash.Hash{Value: u.hash}); err != nil {
+		if err := v.Verify(u.password, passwordhash.Hash{Value: u.hash}); err != nil {
 			t.Errorf("%s: the documented password does not verify: %v", u.email, err)
 		}
 	}

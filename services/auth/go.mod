@@ -88,6 +88,7 @@ require (
 	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/spf13/cobra v1.10.2
 	github.com/trickle-auth/trickle/connectors/kit v0.0.0
+	github.com/trickle-auth/trickle/passwordhash v0.0.0
 	github.com/trickle-auth/trickle/proto v0.0.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
@@ -102,3 +103,5 @@ require (
 )
 
 replace github.com/trickle-auth/trickle/connectors/kit => ../../connectors/kit
+
+replace github.com/trickle-auth/trickle/passwordhash => ../../passwordhash

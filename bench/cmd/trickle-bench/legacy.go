@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
@@ -24,14 +24,14 @@ import (
 type legacyKind int
 
 const (
-	// kindBcrypt: verified against a bcrypt cost-10 hash (legacyhash); the
+	// kindBcrypt: verified against a bcrypt cost-10 hash (passwordhash); the
 	// profile carries no hash, so authd hashes the password anew.
 	kindBcrypt legacyKind = iota
 	// kindBcryptExported: the same, but the profile carries the bcrypt hash,
 	// which meets the policy (cost >= 10) and is adopted as is.
 	kindBcryptExported
 	// kindArgon2Exported: verified against an argon2id hash at the policy
-	// parameters (legacyhash), exported in the profile and adopted.
+	// parameters (passwordhash), exported in the profile and adopted.
 	kindArgon2Exported
 	// kindSeed: a cheap plain comparison, argon2id hash exported: used only
 	// to fill the store with migrated users quickly.
@@ -44,7 +44,7 @@ type legacyUser struct {
 }
 
 // fakeLegacy is a LegacyConnector over gRPC on loopback whose verification
-// is real: legacyhash checks the password against a bcrypt or argon2id hash,
+// is real: passwordhash checks the password against a bcrypt or argon2id hash,
 // exactly what a SQL connector does after its query. Every user of a kind
 // shares one password and hence one stored hash (hashing 200 distinct
 // bcrypt hashes would only slow the start-up).
@@ -55,7 +55,7 @@ type fakeLegacy struct {
 	password string
 	bcrypt   string // bcrypt cost 10 of password
 	argon2   string // argon2id at the policy parameters of password
-	verifier *legacyhash.Verifier
+	verifier *passwordhash.Verifier
 
 	mu    sync.Mutex
 	users map[string]legacyUser // by lowercased email
@@ -66,7 +66,7 @@ type fakeLegacy struct {
 }
 
 func startLegacy(password string, p argonParams) (*fakeLegacy, error) {
-	v, err := legacyhash.New(legacyhash.Config{})
+	v, err := passwordhash.New(passwordhash.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (f *fakeLegacy) Login(_ context.Context, req *connectorv1.LoginRequest) (*c
 		stored = f.argon2
 	}
 	if stored != "" {
-		if err := f.verifier.Verify(req.GetPassword(), legacyhash.Hash{Value: stored}); err != nil {
+		if err := f.verifier.Verify(req.GetPassword(), passwordhash.Hash{Value: stored}); err != nil {
 			return nil, status.Error(codes.Unauthenticated, "invalid credentials")
 		}
 	} else if req.GetPassword() != f.password {

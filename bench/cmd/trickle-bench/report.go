@@ -106,7 +106,7 @@ func (r *results) markdown() string {
 	w("# Trickle benchmark results, %s\n\n", r.Date)
 	w("Machine: %d CPUs (%s), %s RAM, Linux %s, %s. Load average %s at start, %s at the end (the machine is shared).\n",
 		m.CPUs, m.Model, m.MemTotal, m.Kernel, m.GoVersion, r.LoadAvgStart, r.LoadAvgEnd)
-	w("User store: %s. Lock: Redis. Legacy connector: gRPC on loopback, real legacyhash verification.\n", r.Store)
+	w("User store: %s. Lock: Redis. Legacy connector: gRPC on loopback, real passwordhash verification.\n", r.Store)
 	w("argon2id m=%d KiB t=%d p=%d (authd defaults), hashing pool = CPUs. %d runs of each measurement, %s each; medians. %d migrated users in the store. Total time %s.\n\n",
 		r.Params.MemoryKiB, r.Params.Time, r.Params.Threads, r.Runs, r.Duration, r.SeedUsers, r.Elapsed)
 

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/trickle-auth/trickle/connectors/kit/config"
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
 	"github.com/trickle-auth/trickle/connectors/kit/server"
+	"github.com/trickle-auth/trickle/passwordhash"
 )
 
 // File is a SQL connector's whole configuration file.
@@ -80,14 +80,14 @@ type MetadataQuery struct {
 
 // HashConfig selects the format of the stored hashes.
 type HashConfig struct {
-	// Format is the legacyhash format name for every user; empty detects
+	// Format is the passwordhash format name for every user; empty detects
 	// it from each hash (or uses the password_format column).
 	Format string `yaml:"format"`
 	// FormatMap maps the password_format column's values to format names
 	// (ASP.NET Membership's PasswordFormat 0/1).
 	FormatMap map[string]string `yaml:"format_map"`
 	// Settings for salted digests and Firebase scrypt.
-	Params legacyhash.Config `yaml:",inline"`
+	Params passwordhash.Config `yaml:",inline"`
 }
 
 // PoolConfig bounds database/sql's pool. Keep MaxOpenConns at or above the

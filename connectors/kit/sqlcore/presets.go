@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 )
 
 // preset is a well-known schema's queries and mapping. Queries compare
@@ -98,7 +98,7 @@ var presets = map[string]preset{
 				"u.id AS legacy_id, u.email, u.name, CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END AS email_verified, u.password AS password_hash",
 				"FROM "+p+"users u", "", ciMatch("u.email"), "u.id")
 		},
-		format: legacyhash.FormatBcrypt,
+		format: passwordhash.FormatBcrypt,
 	},
 	// Drupal 7: users (uid 0 is the anonymous user), roles in users_roles;
 	// $S$ and U$ hashes; blocked users (status 0) cannot log in.
@@ -136,7 +136,7 @@ var presets = map[string]preset{
 				Keys:  map[string]string{"roles": "app_metadata.roles:list"},
 			}}
 		},
-		formatMap: map[string]string{"0": legacyhash.FormatASPNetMembershipClear, "1": legacyhash.FormatASPNetMembershipSHA1},
+		formatMap: map[string]string{"0": passwordhash.FormatASPNetMembershipClear, "1": passwordhash.FormatASPNetMembershipSHA1},
 	},
 	// generic: the documented table for a home-grown schema:
 	//   users(id, email, username, name, email_verified, password_hash,

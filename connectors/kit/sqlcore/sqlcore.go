@@ -36,7 +36,7 @@ import (
 	"sync/atomic"
 
 	"github.com/trickle-auth/trickle/connectors/kit/connector"
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
@@ -44,14 +44,14 @@ import (
 type Connector struct {
 	db       *sql.DB
 	log      *slog.Logger
-	verifier *legacyhash.Verifier
+	verifier *passwordhash.Verifier
 	cfg      Config // resolved: the preset merged with the overrides
 	user     boundQuery
 	count    *boundQuery // nil: not configured
 	list     *boundQuery
 	metadata []metadataQuery
 	columns  map[string]target
-	dummy    atomic.Pointer[legacyhash.Hash]
+	dummy    atomic.Pointer[passwordhash.Hash]
 }
 
 type metadataQuery struct {
@@ -69,7 +69,7 @@ var (
 
 // fallbackDummy is verified for unknown users until a real hash of the
 // store is known, so that unknown users cost about as much as known ones.
-var fallbackDummy = legacyhash.Hash{Value: "$2y$10$gVOOpuHN1fi43JfMnOO9.O9IxxN8gsoKxqzuwTZpzNjnAZdgi878O"}
+var fallbackDummy = passwordhash.Hash{Value: "$2y$10$gVOOpuHN1fi43JfMnOO9.O9IxxN8gsoKxqzuwTZpzNjnAZdgi878O"}
 
 // Open checks cfg, builds the queries for dialect d and opens the pool on
 // the database/sql driver driverName. It does not need the database to be
@@ -86,7 +86,7 @@ func Open(cfg Config, driverName string, d Dialect, log *slog.Logger) (*Connecto
 		return nil, err
 	}
 	c := &Connector{log: log, cfg: rc, columns: map[string]target{}}
-	if c.verifier, err = legacyhash.New(rc.Hash.Params); err != nil {
+	if c.verifier, err = passwordhash.New(rc.Hash.Params); err != nil {
 		return nil, fmt.Errorf("legacy.hash: %w", err)
 	}
 	if c.user, err = bind(d, rc.Queries.User, paramIdentifier); err != nil {
@@ -166,7 +166,7 @@ func (c *Connector) Login(ctx context.Context, identifier, password string) (*co
 		return nil, fmt.Errorf("user %s: %w", r.p.LegacyId, err)
 	}
 	switch err := c.verifier.Verify(password, h); {
-	case errors.Is(err, legacyhash.ErrMismatch):
+	case errors.Is(err, passwordhash.ErrMismatch):
 		return nil, connector.ErrInvalidCredentials
 	case err != nil: // the message names the format, never the hash
 		return nil, fmt.Errorf("user %s: %w", r.p.LegacyId, err)
@@ -230,7 +230,7 @@ func (c *Connector) ListUsers(ctx context.Context, pg connector.Page) ([]*connec
 		if pg.WithPasswords && r.hash != "" {
 			h, err := c.hashOf(r)
 			if err != nil { // unverifiable here; the importer may know better
-				h = legacyhash.Hash{Value: r.hash, Salt: r.salt}
+				h = passwordhash.Hash{Value: r.hash, Salt: r.salt}
 			}
 			p.PasswordHash = shared(h)
 		}
@@ -355,12 +355,12 @@ func (c *Connector) readMetadata(ctx context.Context, m metadataQuery, r *record
 
 // hashOf picks the format: format_map on the password_format column, else
 // the configured format, else the column's value, else detection.
-func (c *Connector) hashOf(r *record) (legacyhash.Hash, error) {
-	h := legacyhash.Hash{Format: c.cfg.Hash.Format, Value: r.hash, Salt: r.salt}
+func (c *Connector) hashOf(r *record) (passwordhash.Hash, error) {
+	h := passwordhash.Hash{Format: c.cfg.Hash.Format, Value: r.hash, Salt: r.salt}
 	if c.cfg.Hash.FormatMap != nil {
 		f, ok := c.cfg.Hash.FormatMap[r.format]
 		if !ok {
-			return h, fmt.Errorf("%w: password_format %q is not in hash.format_map", legacyhash.ErrUnknownFormat, r.format)
+			return h, fmt.Errorf("%w: password_format %q is not in hash.format_map", passwordhash.ErrUnknownFormat, r.format)
 		}
 		h.Format = f
 	} else if h.Format == "" {
@@ -376,7 +376,7 @@ func (c *Connector) verifyDummy(ctx context.Context, password string) {
 	if h == nil && c.list != nil {
 		if page, err := c.ListUsers(ctx, connector.Page{Limit: 1, WithPasswords: true}); err == nil && len(page) == 1 && page[0].PasswordHash != nil {
 			ph := page[0].PasswordHash
-			h = &legacyhash.Hash{Format: ph.Format, Value: ph.Hash, Salt: ph.Salt}
+			h = &passwordhash.Hash{Format: ph.Format, Value: ph.Hash, Salt: ph.Salt}
 			c.dummy.Store(h)
 		}
 	}
@@ -388,9 +388,9 @@ func (c *Connector) verifyDummy(ctx context.Context, password string) {
 
 // shared is the hash as the contract carries it, with the format named
 // whenever it can be detected.
-func shared(h legacyhash.Hash) *connectorv1.LegacyPasswordHash {
+func shared(h passwordhash.Hash) *connectorv1.LegacyPasswordHash {
 	if h.Format == "" {
-		h.Format, _ = legacyhash.Detect(h.Value)
+		h.Format, _ = passwordhash.Detect(h.Value)
 	}
 	return &connectorv1.LegacyPasswordHash{Hash: h.Value, Format: h.Format, Salt: h.Salt}
 }

@@ -12,7 +12,7 @@ import (
 // the software that uses its format, for a known password; none is
 // computed here. Sources (in this repository):
 // connectors/kit/sqlcore/presettest/testdata/hashes.json and
-// connectors/kit/legacyhash/testdata/vectors_*.json (see its README).
+// passwordhash/testdata/vectors_*.json (see its README).
 type demoUser struct {
 	ID            int64
 	Email         string

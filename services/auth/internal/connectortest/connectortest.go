@@ -18,13 +18,27 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/trickle-auth/trickle/connectors/kit/tracing"
+	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
-// User is a legacy user and its plain password.
+// User is a legacy user and its plain password, or, when Hash.Value is set,
+// the hash the legacy store keeps: Login then verifies it with passwordhash,
+// as the SQL connectors do (a bcrypt hash reads 72 bytes of the password).
 type User struct {
 	Password string
+	Hash     passwordhash.Hash
 	Profile  *connectorv1.LegacyProfile
+}
+
+// hashes verifies User.Hash.
+var hashes, _ = passwordhash.New(passwordhash.Config{}) // the zero Config is valid
+
+func (u *User) matches(pw string) bool {
+	if u.Hash.Value != "" {
+		return hashes.Verify(pw, u.Hash) == nil
+	}
+	return u.Password == pw
 }
 
 // Server is the fake legacy store served over gRPC on loopback.
@@ -174,7 +188,7 @@ func (s *Server) Login(ctx context.Context, req *connectorv1.LoginRequest) (*con
 		return nil, status.Error(codes.InvalidArgument, "identifier is required")
 	}
 	u := s.lookup(req.GetIdentifier())
-	if u == nil || u.Password != req.GetPassword() {
+	if u == nil || !u.matches(req.GetPassword()) {
 		return nil, status.Error(codes.Unauthenticated, "invalid credentials")
 	}
 	return &connectorv1.LoginResponse{Profile: proto.Clone(u.Profile).(*connectorv1.LegacyProfile)}, nil

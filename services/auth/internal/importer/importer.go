@@ -8,8 +8,9 @@
 //
 // An imported user keeps the legacy hash (stored as is when its format can
 // be detected from it, otherwise wrapped with its format and salt, see
-// login.EncodeImportedHash); the first login verifies it with the legacy
-// verifiers and replaces it with argon2id.
+// passwordhash.EncodeStored); the first login verifies it with the same
+// verifier (passwordhash, through password.Hasher) and replaces it with
+// argon2id.
 package importer
 
 import (
@@ -20,7 +21,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
@@ -103,7 +104,7 @@ const (
 type Service struct {
 	store    Store
 	conns    *login.ConnectionSource
-	verifier *legacyhash.Verifier
+	verifier *passwordhash.Verifier
 	formats  map[string]bool
 	log      *slog.Logger
 	now      func() time.Time
@@ -139,13 +140,13 @@ func (x *legacyIndex) put(legacyID, userID string) {
 }
 
 // New returns an import service. verifier must be the one the login flow
-// verifies imported hashes with (same configuration).
-func New(st Store, conns *login.ConnectionSource, verifier *legacyhash.Verifier, log *slog.Logger) *Service {
+// verifies imported hashes with (password.Hasher.Verifier).
+func New(st Store, conns *login.ConnectionSource, verifier *passwordhash.Verifier, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
 	formats := map[string]bool{}
-	for _, f := range legacyhash.Formats() {
+	for _, f := range passwordhash.Formats() {
 		formats[f] = true
 	}
 	return &Service{store: st, conns: conns, verifier: verifier, formats: formats, log: log, now: time.Now, indexes: map[string]*legacyIndex{}}
@@ -384,33 +385,33 @@ func (s *Service) storedHash(h *connectorv1.LegacyPasswordHash) (stored, reason 
 	if h.GetHash() == "" {
 		return "", "no password hash (the connector does not share hashes?); the user can still migrate at first login"
 	}
-	lh := legacyhash.Hash{Format: h.GetFormat(), Value: h.GetHash(), Salt: h.GetSalt()}
+	lh := passwordhash.Hash{Format: h.GetFormat(), Value: h.GetHash(), Salt: h.GetSalt()}
 	if len(lh.Value) > 1024 || len(lh.Salt) > 1024 {
 		return "", "password hash or salt longer than 1024 bytes"
 	}
-	detected, derr := legacyhash.Detect(lh.Value)
+	detected, derr := passwordhash.Detect(lh.Value)
 	switch {
 	case lh.Format == "" && derr == nil:
 		lh.Format = detected
 	case lh.Format == "" && lh.Salt == "":
 		return "", "password hash format not recognised; name it in password_hash.format"
 	case lh.Format != "" && !s.formats[lh.Format]:
-		return "", "unknown password_hash.format; see the legacyhash formats"
+		return "", "unknown password_hash.format; see the passwordhash formats"
 	}
 	if lh.Format != "" && lh.Format == detected && lh.Salt == "" {
 		// Bcrypt and argon2 are parsed whole; other formats are checked by
 		// shape only (verifying costs as much as a login).
-		if _, err := legacyhash.Inspect(lh.Value); err != nil {
+		if _, err := passwordhash.Inspect(lh.Value); err != nil {
 			return "", "password hash unusable: " + err.Error()
 		}
 		return lh.Value, ""
 	}
 	// Formats that need their name or a separate salt: cheap digests
 	// mostly, so verify once that the login's verifier can use them.
-	if err := s.verifier.Verify(dummyPassword, lh); err != nil && !errors.Is(err, legacyhash.ErrMismatch) {
+	if err := s.verifier.Verify(dummyPassword, lh); err != nil && !errors.Is(err, passwordhash.ErrMismatch) {
 		return "", "password hash unusable: " + err.Error()
 	}
-	return login.EncodeImportedHash(lh), ""
+	return passwordhash.EncodeStored(lh), ""
 }
 
 // Progress is reported after every batch of an import from a connector.

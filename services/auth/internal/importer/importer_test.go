@@ -13,8 +13,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
 	"github.com/trickle-auth/trickle/deploy/testenv/mongotest"
+	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
@@ -78,12 +78,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lv, err := legacyhash.New(legacyhash.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.imp = importer.New(e.st, src, lv, nil)
-	e.logins = login.New(login.Deps{Store: e.st, Stats: e.st, Locker: lock.NewLocal(), Hasher: hasher, LegacyVerifier: lv, Connections: src})
+	e.imp = importer.New(e.st, src, hasher.Verifier(), nil)
+	e.logins = login.New(login.Deps{Store: e.st, Stats: e.st, Locker: lock.NewLocal(), Hasher: hasher, Connections: src})
 	return e
 }
 
@@ -151,9 +147,9 @@ func TestImportedUsersLogInWithLegacyHashAndAreRehashed(t *testing.T) {
 	ctx := context.Background()
 	batch := []*connectorv1.LegacyProfile{
 		profile(1, &connectorv1.LegacyPasswordHash{Hash: HashPHPass}),
-		profile(2, &connectorv1.LegacyPasswordHash{Hash: HashDjango, Format: legacyhash.FormatDjangoPBKDF2SHA256}),
+		profile(2, &connectorv1.LegacyPasswordHash{Hash: HashDjango, Format: passwordhash.FormatDjangoPBKDF2SHA256}),
 		profile(3, &connectorv1.LegacyPasswordHash{Hash: HashBcrypt}),
-		profile(4, &connectorv1.LegacyPasswordHash{Hash: HashASPNet, Salt: SaltASPNet, Format: legacyhash.FormatASPNetMembershipSHA1}),
+		profile(4, &connectorv1.LegacyPasswordHash{Hash: HashASPNet, Salt: SaltASPNet, Format: passwordhash.FormatASPNetMembershipSHA1}),
 		profile(5, &connectorv1.LegacyPasswordHash{Hash: "0123456789abcdef"}),                   // not recognisable
 		profile(6, &connectorv1.LegacyPasswordHash{Hash: HashPHPass, Format: "no-such-format"}), // unknown format
 		profile(7, nil), // no hash

@@ -19,7 +19,6 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
@@ -50,7 +49,6 @@ type Service struct {
 	locker  lock.Locker       // nil: no cross-replica lock
 	guard   *bruteforce.Guard // nil: no brute-force protection
 	hasher  *password.Hasher
-	legacyH *legacyhash.Verifier // verifies bulk-imported legacy hashes
 	conns   *ConnectionSource
 	metrics *Metrics
 	log     *slog.Logger
@@ -59,20 +57,19 @@ type Service struct {
 	flight    singleflight.Group
 	flightKey []byte // keys singleflight by password without keeping it
 
-	legacyTimes sync.Map // connection name -> *refusalTimes (see timing.go)
+	legacyTimes sync.Map // connection name -> *connTiming (see timing.go)
 }
 
 // Deps are what a Service is built from.
 type Deps struct {
-	Store          Store
-	Stats          store.Stats
-	Locker         lock.Locker
-	Guard          *bruteforce.Guard
-	Hasher         *password.Hasher
-	LegacyVerifier *legacyhash.Verifier
-	Connections    *ConnectionSource
-	Metrics        *Metrics
-	Logger         *slog.Logger
+	Store       Store
+	Stats       store.Stats
+	Locker      lock.Locker
+	Guard       *bruteforce.Guard
+	Hasher      *password.Hasher
+	Connections *ConnectionSource
+	Metrics     *Metrics
+	Logger      *slog.Logger
 }
 
 // New returns a login service.
@@ -88,7 +85,7 @@ func New(d Deps) *Service {
 		d.Logger = slog.Default()
 	}
 	return &Service{
-		store: d.Store, stats: d.Stats, locker: d.Locker, guard: d.Guard, hasher: d.Hasher, legacyH: d.LegacyVerifier,
+		store: d.Store, stats: d.Stats, locker: d.Locker, guard: d.Guard, hasher: d.Hasher,
 		conns: d.Connections, metrics: d.Metrics, log: d.Logger, now: time.Now, flightKey: key,
 	}
 }
@@ -123,6 +120,7 @@ type attempt struct {
 	conn         *Connection
 	ident, typed string // normalized for the store, and as the client sent it
 	pw, ip       string
+	start        time.Time // I7: failures are timed from here (see timing.go)
 }
 
 // guarded reserves the attempt's unit of the brute-force budgets of its
@@ -152,37 +150,40 @@ func (s *Service) guarded(ctx context.Context, a *attempt, check func() (*Result
 
 func (s *Service) login(ctx context.Context, a *attempt) (*Result, string, error) {
 	conn, ident, pw := a.conn, a.ident, a.pw
+	a.start = time.Now()
 	u, err := s.store.FindByIdentifier(ctx, conn.Name, ident)
 	switch {
 	case err == nil:
 		return s.guarded(ctx, a, func() (*Result, string, error) {
+			spent := time.Since(a.start)
 			res, outcome, err := s.verifyLocal(ctx, conn, u, pw)
 			if outcome == OutcomeInvalid {
-				s.waitLikeLegacy(ctx, conn) // as long as asking the legacy store (I7)
+				s.waitLikeLegacy(ctx, conn, spent) // as long as asking the legacy store (I7)
 			}
 			return res, outcome, err
 		}, bruteforce.UserAccount(u.ID, u.LegacyID))
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
-	return s.guarded(ctx, a, func() (*Result, string, error) { return s.loginUnknown(ctx, conn, ident, pw) })
+	return s.guarded(ctx, a, func() (*Result, string, error) { return s.loginUnknown(ctx, a) })
 }
 
 // loginUnknown is a login of an identifier the store does not have: a user
 // not migrated yet, a deleted one, or nobody.
-func (s *Service) loginUnknown(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
+func (s *Service) loginUnknown(ctx context.Context, a *attempt) (*Result, string, error) {
+	conn, ident, pw, start := a.conn, a.ident, a.pw, a.start
 	if !conn.UsesLegacy() {
-		s.hasher.DummyVerify(ctx, pw)
+		s.dummyVerify(ctx, conn, pw, "")
 		return nil, OutcomeInvalid, apperr.ErrInvalidCredentials
 	}
 	// I5: a user deleted from Trickle is not re-imported. Checked before
 	// the connector call (no legacy load for deleted users) and again on the
 	// profile the legacy store returns (its other identifiers).
-	start := time.Now()
 	switch _, err := s.store.FindTombstone(ctx, conn.Name, "", ident); {
 	case err == nil:
-		s.hasher.DummyVerify(ctx, pw) // same cost as a wrong password (I7)
-		s.waitLikeLegacy(ctx, conn)
+		spent := time.Since(start)
+		s.dummyVerify(ctx, conn, pw, "") // same cost as a wrong password (I7)
+		s.waitLikeLegacy(ctx, conn, spent)
 		return nil, OutcomeDeleted, apperr.ErrInvalidCredentials
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
@@ -196,9 +197,9 @@ func (s *Service) loginUnknown(ctx context.Context, conn *Connection, ident, pw 
 		// Capped: a long wait for a concurrent migration's lock is not
 		// worth copying onto every migrated user's typo.
 		s.refusals(conn).add(min(time.Since(start), conn.Connector.Timeout))
-		s.hasher.DummyVerify(ctx, pw)
+		s.dummyVerify(ctx, conn, pw, "")
 	case OutcomeDeleted:
-		s.hasher.DummyVerify(ctx, pw)
+		s.dummyVerify(ctx, conn, pw, "")
 	}
 	return res, outcome, err
 }
@@ -391,9 +392,10 @@ func (s *Service) acquire(ctx context.Context, conn *Connection, ident string) (
 }
 
 // newHash returns the hash to store: the legacy hash itself when it already
-// meets the policy (no second hashing), otherwise a fresh argon2id hash.
+// meets the policy and holds the whole password (no second hashing),
+// otherwise a fresh argon2id hash.
 func (s *Service) newHash(ctx context.Context, p *connectorv1.LegacyProfile, pw string) (string, error) {
-	if h := p.GetPasswordHash(); h != nil && h.GetHash() != "" && s.hasher.MeetsPolicy(h.GetHash()) {
+	if h := p.GetPasswordHash(); h != nil && h.GetHash() != "" && s.hasher.MeetsPolicy(h.GetHash(), pw) {
 		return h.GetHash(), nil
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
@@ -406,7 +408,7 @@ func (s *Service) newHash(ctx context.Context, p *connectorv1.LegacyProfile, pw 
 // verifyLocal checks the password against the stored user, rehashing when
 // the stored hash is weaker than the policy.
 func (s *Service) verifyLocal(ctx context.Context, conn *Connection, u *store.User, pw string) (*Result, string, error) {
-	ok, rehash, err := s.verifyHash(ctx, u.PasswordHash, pw)
+	ok, rehash, err := s.verifyHash(ctx, conn, u.PasswordHash, pw)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "login timed out")
@@ -427,23 +429,21 @@ func (s *Service) verifyLocal(ctx context.Context, conn *Connection, u *store.Us
 	return &Result{User: u}, OutcomeLocal, nil
 }
 
-// verifyHash verifies with the service's hasher, and with the legacy
-// verifiers for bulk-imported hashes (always rehashed after a success).
-func (s *Service) verifyHash(ctx context.Context, encoded, pw string) (ok, rehash bool, err error) {
-	ok, rehash, err = s.hasher.Verify(ctx, pw, encoded)
-	if err == nil || s.legacyH == nil || !(errors.Is(err, password.ErrUnsupported) || errors.Is(err, password.ErrMalformed)) {
-		return ok, rehash, err
+// verifyHash verifies pw against a stored hash of any format (argon2id,
+// an adopted or bulk-imported legacy hash) with the one verifier. A failure
+// then verifies pw against the connection's hash of every other format, so
+// that it costs what any other failure on the connection costs (I7, see
+// timing.go).
+func (s *Service) verifyHash(ctx context.Context, conn *Connection, stored, pw string) (ok, rehash bool, err error) {
+	ok, rehash, err = s.hasher.Verify(ctx, pw, stored)
+	own := ""
+	if err == nil {
+		own = s.timing(conn).remember(stored)
 	}
-	// Same cost as a real verify whatever the legacy format, for I7.
-	s.hasher.DummyVerify(ctx, pw)
-	switch lerr := s.legacyH.Verify(pw, DecodeImportedHash(encoded)); {
-	case lerr == nil:
-		return true, true, nil
-	case errors.Is(lerr, legacyhash.ErrMismatch):
-		return false, false, nil
-	default:
-		return false, false, lerr
+	if !ok && ctx.Err() == nil {
+		s.dummyVerify(ctx, conn, pw, own)
 	}
+	return ok, rehash, err
 }
 
 func (s *Service) rehash(ctx context.Context, conn *Connection, u *store.User, pw string) {

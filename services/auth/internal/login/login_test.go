@@ -16,7 +16,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
 	"github.com/trickle-auth/trickle/deploy/testenv/mongotest"
 	"github.com/trickle-auth/trickle/deploy/testenv/redistest"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
@@ -95,11 +94,7 @@ func (h *harness) instance(opts instanceOpts) *login.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lv, err := legacyhash.New(legacyhash.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return login.New(login.Deps{Store: st, Stats: st, Locker: opts.locker, Hasher: hasher, LegacyVerifier: lv, Connections: login.NewConnectionSource(conns)})
+	return login.New(login.Deps{Store: st, Stats: st, Locker: opts.locker, Hasher: hasher, Connections: login.NewConnectionSource(conns)})
 }
 
 func (h *harness) addLegacy(id, email, username, pw string) *connectorv1.LegacyProfile {

@@ -28,7 +28,6 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
 	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/account"
@@ -120,10 +119,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, err
 	}
-	legacyVerifier, err := legacyhash.New(legacyhash.Config{})
-	if err != nil {
-		return nil, err
-	}
 	conns, err := login.NewConnections(cfg.Connections, dialLegacy)
 	if err != nil {
 		return nil, err
@@ -140,7 +135,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	}
 	guard := bruteforce.New(cfg.BruteForce, guardRedis, cfg.Redis.KeyPrefix, log, reg)
 	s.logins = login.New(login.Deps{
-		Store: s.store, Stats: s.store, Locker: locker, Guard: guard, Hasher: hasher, LegacyVerifier: legacyVerifier,
+		Store: s.store, Stats: s.store, Locker: locker, Guard: guard, Hasher: hasher,
 		Connections: s.conns, Metrics: login.NewMetrics(reg), Logger: log,
 	})
 	var notifier account.Notifier
@@ -174,7 +169,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	clientIPs := api.ClientIPs{Trusted: append(api.DefaultTrustedProxies(), cfg.TrustedProxyPrefixes()...)}
 	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens, Accounts: s.accounts, Guard: guard, ClientIPs: clientIPs})
 	authv1.RegisterManagementServiceServer(s.grpcSrv, &api.ManagementServer{Manage: manager, Tickets: s.accounts, Guard: guard,
-		Importer: importer.New(s.store, s.conns, legacyVerifier, log)})
+		Importer: importer.New(s.store, s.conns, hasher.Verifier(), log)})
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
 

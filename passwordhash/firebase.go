@@ -1,4 +1,4 @@
-package legacyhash
+package passwordhash
 
 import (
 	"crypto/aes"
@@ -29,17 +29,17 @@ func (c FirebaseConfig) params() (*firebaseParams, error) {
 	}
 	signer, err := base64.StdEncoding.DecodeString(c.SignerKey)
 	if err != nil || len(signer) == 0 {
-		return nil, errors.New("legacyhash: firebase.signer_key must be non-empty base64")
+		return nil, errors.New("passwordhash: firebase.signer_key must be non-empty base64")
 	}
 	sep, err := base64.StdEncoding.DecodeString(c.SaltSeparator)
 	if err != nil {
-		return nil, errors.New("legacyhash: firebase.salt_separator must be base64")
+		return nil, errors.New("passwordhash: firebase.salt_separator must be base64")
 	}
 	if c.Rounds < 1 || c.Rounds > 8 {
-		return nil, fmt.Errorf("legacyhash: firebase.rounds must be 1..8")
+		return nil, fmt.Errorf("passwordhash: firebase.rounds must be 1..8")
 	}
 	if c.MemCost < 1 || c.MemCost > 14 {
-		return nil, fmt.Errorf("legacyhash: firebase.mem_cost must be 1..14")
+		return nil, fmt.Errorf("passwordhash: firebase.mem_cost must be 1..14")
 	}
 	return &firebaseParams{signerKey: signer, saltSeparator: sep, rounds: c.Rounds, memCost: uint(c.MemCost)}, nil
 }

@@ -1,4 +1,4 @@
-// Package legacyhash verifies passwords against hashes stored by legacy
+// Package passwordhash verifies passwords against hashes stored by legacy
 // systems (WordPress, Django, Drupal, ASP.NET, LDAP, crypt(3), Firebase …),
 // so a user can be migrated the first time they log in.
 //
@@ -22,7 +22,7 @@
 // iterations, argon2 memory, scrypt N …): a hostile hash with absurd
 // parameters is refused with [ErrMalformed] instead of tying up the CPU or
 // memory. All comparisons are constant-time.
-package legacyhash
+package passwordhash
 
 import (
 	"errors"
@@ -39,13 +39,13 @@ type Hash struct {
 
 var (
 	// ErrMismatch means the hash is well formed and the password is wrong.
-	ErrMismatch = errors.New("legacyhash: password does not match")
+	ErrMismatch = errors.New("passwordhash: password does not match")
 	// ErrUnknownFormat means the format name is unknown, cannot be detected
 	// from the value, or is not configured.
-	ErrUnknownFormat = errors.New("legacyhash: unknown hash format")
+	ErrUnknownFormat = errors.New("passwordhash: unknown hash format")
 	// ErrMalformed means the hash (or its salt) cannot be parsed, or asks
 	// for more work than this package allows.
-	ErrMalformed = errors.New("legacyhash: malformed hash")
+	ErrMalformed = errors.New("passwordhash: malformed hash")
 )
 
 // Verifier verifies passwords against legacy hashes. It is safe for
@@ -91,7 +91,7 @@ var registry = map[string]format{}
 
 func register(name string, fn verifyFunc) {
 	if _, dup := registry[name]; dup {
-		panic("legacyhash: duplicate format " + name)
+		panic("passwordhash: duplicate format " + name)
 	}
 	registry[name] = format{name: name, verify: fn}
 }

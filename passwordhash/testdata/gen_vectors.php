@@ -1,5 +1,5 @@
 <?php
-// Generate legacyhash test vectors with PHP and WordPress's phpass.
+// Generate passwordhash test vectors with PHP and WordPress's phpass.
 //
 // Run on Debian (bookworm) after `apt-get install -y php-cli` and with
 // WordPress's wp-includes/class-phpass.php available (from Debian's

@@ -1,25 +1,25 @@
-package legacyhash_test
+package passwordhash_test
 
 import (
 	"errors"
 	"fmt"
 
-	"github.com/trickle-auth/trickle/connectors/kit/legacyhash"
+	"github.com/trickle-auth/trickle/passwordhash"
 )
 
 func Example() {
-	v, err := legacyhash.New(legacyhash.Config{})
+	v, err := passwordhash.New(passwordhash.Config{})
 	if err != nil {
 		panic(err)
 	}
 	// A WordPress (phpass) hash, format detected from the value.
-	stored := legacyhash.Hash{Value: "$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"}
+	stored := passwordhash.Hash{Value: "$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"}
 	fmt.Println(v.Verify("test12345", stored))
-	fmt.Println(errors.Is(v.Verify("guess", stored), legacyhash.ErrMismatch))
+	fmt.Println(errors.Is(v.Verify("guess", stored), passwordhash.ErrMismatch))
 
 	// ASP.NET Membership keeps the salt in its own column.
-	membership := legacyhash.Hash{
-		Format: legacyhash.FormatASPNetMembershipSHA1,
+	membership := passwordhash.Hash{
+		Format: passwordhash.FormatASPNetMembershipSHA1,
 		Value:  "Vz9mJxudAR4ZVJTNI4W+oH7m3X0=",
 		Salt:   "wZdnRVXWcvXZKY6HJmJqUg==",
 	}
@@ -31,7 +31,7 @@ func Example() {
 }
 
 func ExampleInspect() {
-	info, err := legacyhash.Inspect("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+	info, err := passwordhash.Inspect("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
 	if err != nil {
 		panic(err)
 	}

@@ -1,6 +1,8 @@
-package legacyhash
+package passwordhash
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -12,6 +14,10 @@ const (
 	maxArgon2Time      = 64
 	maxArgon2KeyLen    = 256
 	minArgon2KeyLen    = 4
+	// The argon2 reference implementation refuses salts under 8 bytes
+	// (ARGON2_MIN_SALT_LENGTH) and 64 covers every writer.
+	minArgon2SaltLen = 8
+	maxArgon2SaltLen = 64
 )
 
 func init() {
@@ -59,13 +65,28 @@ func parseArgon2(value string) (argon2Hash, error) {
 	}
 	a.params.MemoryKiB, a.params.Time, a.params.Threads = uint32(m), uint32(t), uint8(th)
 	var err error
-	if a.salt, err = decodeB64(parts[4]); err != nil || len(a.salt) < 1 || strings.HasSuffix(parts[4], "=") {
+	if a.salt, err = decodeB64(parts[4]); err != nil || len(a.salt) < minArgon2SaltLen || len(a.salt) > maxArgon2SaltLen || strings.HasSuffix(parts[4], "=") {
 		return a, errSalt
 	}
 	if a.hash, err = decodeB64(parts[5]); err != nil || len(a.hash) < minArgon2KeyLen || len(a.hash) > maxArgon2KeyLen || strings.HasSuffix(parts[5], "=") {
 		return a, errDigest
 	}
+	a.params.SaltLen, a.params.KeyLen = len(a.salt), len(a.hash)
 	return a, nil
+}
+
+// phcB64 is the PHC string format's base64: standard alphabet, no padding.
+var phcB64 = base64.RawStdEncoding
+
+// NewArgon2id hashes password with salt at p (Variant is ignored, KeyLen
+// is the length of the derived key) and returns the PHC string
+// "$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>" that Verify reads back. The
+// caller chooses the salt (random) and bounds the work (p is trusted
+// configuration, unlike a stored hash). Passwords are never truncated.
+func NewArgon2id(password string, salt []byte, p Argon2Params) string {
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(p.KeyLen))
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
+		phcB64.EncodeToString(salt), phcB64.EncodeToString(key))
 }
 
 func verifyArgon2(name, password, value, variant string) error {

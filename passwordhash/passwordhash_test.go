@@ -1,4 +1,4 @@
-package legacyhash
+package passwordhash
 
 import (
 	"errors"
@@ -105,8 +105,9 @@ func TestMalformed(t *testing.T) {
 // recognisable part of one.
 func assertNoLeak(t *testing.T, err error, secrets ...string) {
 	t.Helper()
-	msg := err.Error()
-	// Format names are not secret; drop them before looking.
+	// The package prefix and format names are not secret; drop them
+	// before looking.
+	msg := strings.ReplaceAll(err.Error(), "passwordhash: ", "")
 	for _, f := range Formats() {
 		msg = strings.ReplaceAll(msg, f, "")
 	}
@@ -215,7 +216,7 @@ func TestInspect(t *testing.T) {
 		t.Errorf("bcrypt: %+v, %v", info, err)
 	}
 	info, err = Inspect("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
-	want := Argon2Params{Variant: "argon2id", MemoryKiB: 65536, Time: 3, Threads: 4}
+	want := Argon2Params{Variant: "argon2id", MemoryKiB: 65536, Time: 3, Threads: 4, SaltLen: 8, KeyLen: 16}
 	if err != nil || info.Format != FormatArgon2id || info.Argon2 == nil || *info.Argon2 != want || info.BcryptCost != 0 {
 		t.Errorf("argon2id: %+v, %v", info, err)
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generate legacyhash test vectors with the original software.
+"""Generate passwordhash test vectors with the original software.
 
 Run on Debian (bookworm) after:
     apt-get install -y python3-passlib python3-django python3-bcrypt \

@@ -1,4 +1,4 @@
-package legacyhash
+package passwordhash
 
 // Format names accepted in Hash.Format and returned by Detect and Inspect.
 const (

@@ -1,4 +1,4 @@
-package legacyhash
+package passwordhash
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package legacyhash
+package passwordhash
 
 // Config configures the formats that need settings outside the hash. The
 // zero value is usable: salted digests default to salt-as-suffix and hex

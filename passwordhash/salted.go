@@ -1,4 +1,4 @@
-package legacyhash
+package passwordhash
 
 import (
 	"crypto/md5"
@@ -28,21 +28,21 @@ func (c SaltedConfig) params() (saltedParams, error) {
 	case "prefix":
 		p.prefix = true
 	default:
-		return p, fmt.Errorf("legacyhash: salted.position must be \"prefix\" or \"suffix\"")
+		return p, fmt.Errorf("passwordhash: salted.position must be \"prefix\" or \"suffix\"")
 	}
 	switch strings.ToLower(c.Encoding) {
 	case "", "hex":
 	case "base64":
 		p.base64 = true
 	default:
-		return p, fmt.Errorf("legacyhash: salted.encoding must be \"hex\" or \"base64\"")
+		return p, fmt.Errorf("passwordhash: salted.encoding must be \"hex\" or \"base64\"")
 	}
 	switch p.saltEncoding = strings.ToLower(c.SaltEncoding); p.saltEncoding {
 	case "":
 		p.saltEncoding = "raw"
 	case "raw", "hex", "base64":
 	default:
-		return p, fmt.Errorf("legacyhash: salted.salt_encoding must be \"raw\", \"hex\" or \"base64\"")
+		return p, fmt.Errorf("passwordhash: salted.salt_encoding must be \"raw\", \"hex\" or \"base64\"")
 	}
 	return p, nil
 }
