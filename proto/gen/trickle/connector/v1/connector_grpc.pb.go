@@ -47,7 +47,8 @@ const (
 //     not let in). legacy_id is the matched account's
 //     LegacyProfile.legacy_id, however the identifier was spelled (the
 //     store matches by its own collation: letter case, accents, trailing
-//     spaces, email or username). A connector that cannot tell which
+//     spaces, email or username). A legacy_id longer than 256 bytes
+//     is not sent, and the caller ignores one. A connector that cannot tell which
 //     account was refused (a web service answering 401 for both unknown
 //     users and wrong passwords, with no lookup configured) sends
 //     WRONG_PASSWORD without legacy_id.
@@ -161,7 +162,8 @@ type LegacyConnector_ListUsersClient = grpc.ServerStreamingClient[ListUsersRespo
 //     not let in). legacy_id is the matched account's
 //     LegacyProfile.legacy_id, however the identifier was spelled (the
 //     store matches by its own collation: letter case, accents, trailing
-//     spaces, email or username). A connector that cannot tell which
+//     spaces, email or username). A legacy_id longer than 256 bytes
+//     is not sent, and the caller ignores one. A connector that cannot tell which
 //     account was refused (a web service answering 401 for both unknown
 //     users and wrong passwords, with no lookup configured) sends
 //     WRONG_PASSWORD without legacy_id.
