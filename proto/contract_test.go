@@ -72,6 +72,31 @@ func TestConnectorContractShape(t *testing.T) {
 	}
 }
 
+// The ErrorInfo reasons connectors send are the enum value names without
+// their prefix; old and new connectors and the auth service must agree on
+// these exact strings and numbers, so they are pinned here.
+func TestConnectorErrorReasonsArePinned(t *testing.T) {
+	want := map[connectorv1.ErrorReason]string{
+		connectorv1.ErrorReason_ERROR_REASON_UNSPECIFIED:            "ERROR_REASON_UNSPECIFIED",
+		connectorv1.ErrorReason_ERROR_REASON_WRONG_PASSWORD:         "ERROR_REASON_WRONG_PASSWORD",
+		connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER:           "ERROR_REASON_UNKNOWN_USER",
+		connectorv1.ErrorReason_ERROR_REASON_CALLER_UNAUTHENTICATED: "ERROR_REASON_CALLER_UNAUTHENTICATED",
+	}
+	nums := map[connectorv1.ErrorReason]int32{0: 0, 1: 1, 2: 2, 3: 3}
+	ed := connectorv1.File_trickle_connector_v1_connector_proto.Enums().ByName("ErrorReason")
+	if ed == nil || ed.Values().Len() != len(want) {
+		t.Fatalf("trickle.connector.v1.ErrorReason: %v, want %d values", ed, len(want))
+	}
+	for v, name := range want {
+		if v.String() != name || int32(v) != nums[v] {
+			t.Errorf("ErrorReason %d is %s, want %s", int32(v), v.String(), name)
+		}
+	}
+	if got := connectorv1.File_trickle_connector_v1_connector_proto.Package(); got != "trickle.connector.v1" {
+		t.Errorf("package (the ErrorInfo domain) is %s", got)
+	}
+}
+
 // Clients see Auth0's snake_case field names in JSON.
 func TestUserJSONUsesSnakeCase(t *testing.T) {
 	meta, err := structpb.NewStruct(map[string]any{"plan": "gold"})

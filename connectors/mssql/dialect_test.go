@@ -29,7 +29,7 @@ func TestPresetsOpenWithSQLServerDriver(t *testing.T) {
 		_, err = c.Login(ctx, "alice", "pw")
 		cancel()
 		// Port 1 refuses: a store error, never "invalid credentials".
-		if err == nil || errors.Is(err, connector.ErrInvalidCredentials) {
+		if err == nil || errors.Is(err, connector.ErrInvalidCredentials) || errors.Is(err, connector.ErrNotFound) {
 			t.Errorf("%s: Login on a refused port: %v, want a store error", preset, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "secret") {

@@ -22,6 +22,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -54,6 +55,15 @@ type Fixture struct {
 	// Slow makes every legacy call take at least d (see Proxy.SetDelay).
 	// Nil skips the test, which fails under CI.
 	Slow func(d time.Duration)
+	// Spellings returns other spellings of id that the store matches to
+	// the same user besides letter case (trailing spaces, accents under
+	// MySQL's collations). The suite checks that a wrong password under
+	// each names the same legacy_id. Nil: none.
+	Spellings func(id string) []string
+	// AnonymousRefusals says the connector cannot tell which account a
+	// Login refusal is for: every refusal is WRONG_PASSWORD without
+	// legacy_id (see connector.proto). Leave false when it can.
+	AnonymousRefusals bool
 }
 
 // User is one seeded user.
@@ -253,19 +263,20 @@ func testCallerAuth(t *testing.T, c connectorv1.LegacyConnectorClient, fx Fixtur
 	req := &connectorv1.LoginRequest{Identifier: u.Identifiers[0], Password: u.Password}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	refused := connectorv1.ErrorReason_ERROR_REASON_CALLER_UNAUTHENTICATED
 	_, err := c.Login(ctx, req)
-	wantCode(t, "Login without token", err, codes.Unauthenticated)
+	wantReason(t, "Login without token", err, codes.Unauthenticated, refused, "")
 	_, err = c.Login(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token+"x"), req)
-	wantCode(t, "Login with a wrong token", err, codes.Unauthenticated)
+	wantReason(t, "Login with a wrong token", err, codes.Unauthenticated, refused, "")
 	_, err = c.GetUser(metadata.AppendToOutgoingContext(ctx, "authorization", token), &connectorv1.GetUserRequest{Identifier: u.Identifiers[0]})
-	wantCode(t, "GetUser with a token but no Bearer scheme", err, codes.Unauthenticated)
+	wantReason(t, "GetUser with a token but no Bearer scheme", err, codes.Unauthenticated, refused, "")
 	_, err = c.CountUsers(ctx, &connectorv1.CountUsersRequest{})
-	wantCode(t, "CountUsers without token", err, codes.Unauthenticated)
+	wantReason(t, "CountUsers without token", err, codes.Unauthenticated, refused, "")
 	s, err := c.ListUsers(ctx, &connectorv1.ListUsersRequest{IncludePasswordHashes: true})
 	if err == nil {
 		_, err = s.Recv()
 	}
-	wantCode(t, "ListUsers without token", err, codes.Unauthenticated)
+	wantReason(t, "ListUsers without token", err, codes.Unauthenticated, refused, "")
 }
 
 func testLogin(t *testing.T, c connectorv1.LegacyConnectorClient, fx Fixture) {
@@ -286,16 +297,78 @@ func testLogin(t *testing.T, c connectorv1.LegacyConnectorClient, fx Fixture) {
 			pw := []rune(u.Password)
 			for _, wrong := range []string{u.Password + "x", "x" + u.Password, string(pw[:len(pw)-1]), strings.ToUpper(u.Password) + "!"} {
 				_, err := c.Login(authed(t), &connectorv1.LoginRequest{Identifier: id, Password: wrong})
-				wantCode(t, fmt.Sprintf("Login(%q) with a wrong password", id), err, codes.Unauthenticated)
+				wantWrongPassword(t, fmt.Sprintf("Login(%q) with a wrong password", id), err, fx, u)
 				wrongMsg = status.Convert(err).Message()
+			}
+			// Every spelling the store matches names the same account.
+			spellings := caseVariants(id)
+			if fx.Spellings != nil {
+				spellings = append(spellings, fx.Spellings(id)...)
+			}
+			for _, v := range spellings {
+				_, err := c.Login(authed(t), &connectorv1.LoginRequest{Identifier: v, Password: u.Password + "x"})
+				wantWrongPassword(t, fmt.Sprintf("Login(%q) with a wrong password", v), err, fx, u)
 			}
 		}
 	}
 	_, err := c.Login(authed(t), &connectorv1.LoginRequest{Identifier: "nobody-here@example.invalid", Password: fx.Users[0].Password})
-	wantCode(t, "Login of an unknown user", err, codes.Unauthenticated)
+	wantUnknownLogin(t, "Login of an unknown user", err, fx)
 	if m := status.Convert(err).Message(); m != wrongMsg {
 		t.Errorf("unknown user and wrong password differ: %q vs %q", m, wrongMsg)
 	}
+}
+
+// reasonOf returns the contract's ErrorInfo detail of err, if any.
+func reasonOf(err error) *errdetails.ErrorInfo {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
+}
+
+// wantReason checks the code, the ErrorInfo reason and domain, and the
+// legacy_id metadata ("" for none).
+func wantReason(t *testing.T, what string, err error, code codes.Code, r connectorv1.ErrorReason, legacyID string) {
+	t.Helper()
+	if status.Code(err) != code {
+		t.Errorf("%s: got %v, want %v", what, err, code)
+		return
+	}
+	info := reasonOf(err)
+	if info == nil {
+		t.Errorf("%s: %v has no ErrorInfo, want reason %s", what, err, server.ReasonString(r))
+		return
+	}
+	if info.GetReason() != server.ReasonString(r) || info.GetDomain() != server.ErrorDomain {
+		t.Errorf("%s: ErrorInfo %s/%s, want %s/%s", what, info.GetDomain(), info.GetReason(), server.ErrorDomain, server.ReasonString(r))
+	}
+	got, ok := info.GetMetadata()[server.LegacyIDKey]
+	if got != legacyID || (legacyID == "" && ok) {
+		t.Errorf("%s: legacy_id %q (present %v), want %q", what, got, ok, legacyID)
+	}
+}
+
+// wantWrongPassword: refused as WRONG_PASSWORD naming u's account.
+func wantWrongPassword(t *testing.T, what string, err error, fx Fixture, u User) {
+	t.Helper()
+	id := u.Profile.GetLegacyId()
+	if fx.AnonymousRefusals {
+		id = ""
+	}
+	wantReason(t, what, err, codes.Unauthenticated, connectorv1.ErrorReason_ERROR_REASON_WRONG_PASSWORD, id)
+}
+
+// wantUnknownLogin: refused as UNKNOWN_USER (or anonymously, when the
+// connector cannot tell), never naming an account.
+func wantUnknownLogin(t *testing.T, what string, err error, fx Fixture) {
+	t.Helper()
+	r := connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER
+	if fx.AnonymousRefusals {
+		r = connectorv1.ErrorReason_ERROR_REASON_WRONG_PASSWORD
+	}
+	wantReason(t, what, err, codes.Unauthenticated, r, "")
 }
 
 func testGetUser(t *testing.T, c connectorv1.LegacyConnectorClient, fx Fixture) {
@@ -315,7 +388,7 @@ func testGetUser(t *testing.T, c connectorv1.LegacyConnectorClient, fx Fixture) 
 		}
 	}
 	_, err := c.GetUser(authed(t), &connectorv1.GetUserRequest{Identifier: "nobody-here@example.invalid"})
-	wantCode(t, "GetUser of an unknown user", err, codes.NotFound)
+	wantReason(t, "GetUser of an unknown user", err, codes.NotFound, connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER, "")
 }
 
 // injections are identifiers a naive connector would match against
@@ -338,10 +411,15 @@ func testInjection(t *testing.T, c connectorv1.LegacyConnectorClient, fx Fixture
 	for _, id := range injections(fx) {
 		for _, u := range fx.Users {
 			_, err := c.Login(authed(t), &connectorv1.LoginRequest{Identifier: id, Password: u.Password})
-			wantCode(t, fmt.Sprintf("Login(%q)", id), err, codes.InvalidArgument, codes.Unauthenticated)
+			if status.Code(err) != codes.InvalidArgument {
+				// Matching no account, it names none.
+				wantUnknownLogin(t, fmt.Sprintf("Login(%q)", id), err, fx)
+			}
 		}
 		_, err := c.GetUser(authed(t), &connectorv1.GetUserRequest{Identifier: id})
-		wantCode(t, fmt.Sprintf("GetUser(%q)", id), err, codes.InvalidArgument, codes.NotFound)
+		if status.Code(err) != codes.InvalidArgument {
+			wantReason(t, fmt.Sprintf("GetUser(%q)", id), err, codes.NotFound, connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER, "")
+		}
 	}
 }
 
@@ -358,7 +436,7 @@ func testValidation(t *testing.T, c connectorv1.LegacyConnectorClient, fx Fixtur
 	_, err = c.Login(authed(t), &connectorv1.LoginRequest{Identifier: u.Identifiers[0], Password: strings.Repeat("é", 513)})
 	wantCode(t, "Login with a 1026-byte unicode password", err, codes.InvalidArgument)
 	_, err = c.Login(authed(t), &connectorv1.LoginRequest{Identifier: u.Identifiers[0], Password: strings.Repeat("a", 1024)})
-	wantCode(t, "Login with a wrong 1024-byte password", err, codes.Unauthenticated)
+	wantWrongPassword(t, "Login with a wrong 1024-byte password", err, fx, u)
 	_, err = c.Login(authed(t), &connectorv1.LoginRequest{Identifier: u.Identifiers[0]})
 	wantCode(t, "Login with an empty password", err, codes.InvalidArgument)
 	_, err = c.GetUser(authed(t), &connectorv1.GetUserRequest{Identifier: strings.Repeat("a", 4096)})

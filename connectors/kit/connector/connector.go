@@ -15,13 +15,19 @@ import (
 // conversion layer is needed).
 type Profile = connectorv1.LegacyProfile
 
-// Errors every connector uses; the server maps them to gRPC codes. Any other
-// error means the legacy store failed (UNAVAILABLE).
+// Errors every connector uses; the server maps them to gRPC codes and the
+// contract's ErrorInfo reasons. Any other error means the legacy store
+// failed (UNAVAILABLE).
 var (
-	// ErrInvalidCredentials: unknown identifier or wrong password (Login).
-	ErrInvalidCredentials = errors.New("invalid credentials")
-	// ErrNotFound: unknown identifier (GetUser).
+	// ErrNotFound: no single user matches the identifier. From Login it is
+	// a refusal with reason UNKNOWN_USER; from GetUser, NOT_FOUND.
 	ErrNotFound = errors.New("user not found")
+	// ErrInvalidCredentials: Login refused, and the connector cannot tell
+	// which account (if any) refused it, e.g. a web service that answers
+	// 401 for unknown users and wrong passwords alike. Sent as
+	// WRONG_PASSWORD without legacy_id. Prefer WrongPassword or
+	// ErrNotFound whenever the connector knows.
+	ErrInvalidCredentials = errors.New("invalid credentials")
 	// ErrInvalidArgument: the request cannot be answered as asked, e.g. a
 	// resume id that is not a valid legacy id.
 	ErrInvalidArgument = errors.New("invalid argument")
@@ -29,6 +35,24 @@ var (
 	// (e.g. no list query).
 	ErrUnimplemented = errors.New("not configured for this call")
 )
+
+// WrongPasswordError is Login's refusal of the password of one known
+// account: the store matched the identifier (however spelled) to LegacyID.
+// It satisfies errors.Is(err, ErrInvalidCredentials).
+type WrongPasswordError struct {
+	LegacyID string // the matched account's LegacyProfile.legacy_id
+}
+
+// WrongPassword returns the refusal of legacyID's password.
+func WrongPassword(legacyID string) error { return &WrongPasswordError{LegacyID: legacyID} }
+
+// Error names the account, never the identifier or the password.
+func (e *WrongPasswordError) Error() string {
+	return "wrong password for legacy user " + e.LegacyID
+}
+
+// Is makes a WrongPasswordError an ErrInvalidCredentials.
+func (e *WrongPasswordError) Is(target error) bool { return target == ErrInvalidCredentials }
 
 // PasswordConnector verifies a password against the legacy store. Every
 // connector implements it.

@@ -6,13 +6,13 @@ import (
 	"crypto/subtle"
 	"strings"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
-	"google.golang.org/grpc/status"
+
+	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
 // callerAuth checks every call except the health service against the
@@ -22,21 +22,11 @@ type callerAuth struct {
 	requireTLS bool               // a verified client certificate is required
 }
 
-// CallerUnauthenticatedReason marks an UNAUTHENTICATED answer as "the
-// caller's credential was refused", so that the auth service can tell a
-// misconfigured connector credential (an outage) from a wrong user password.
-const CallerUnauthenticatedReason = "CALLER_UNAUTHENTICATED"
-
-var errUnauthenticatedCaller = func() error {
-	st, err := status.New(codes.Unauthenticated, "caller not authenticated").WithDetails(&errdetails.ErrorInfo{
-		Reason: CallerUnauthenticatedReason,
-		Domain: "trickle.connector.v1",
-	})
-	if err != nil {
-		panic(err) // ErrorInfo always marshals
-	}
-	return st.Err()
-}()
+// errUnauthenticatedCaller carries the reason CALLER_UNAUTHENTICATED, so
+// that the auth service can tell a misconfigured connector credential (an
+// outage) from a wrong user password.
+var errUnauthenticatedCaller = withReason(codes.Unauthenticated, "caller not authenticated",
+	connectorv1.ErrorReason_ERROR_REASON_CALLER_UNAUTHENTICATED, nil)
 
 func (a *callerAuth) check(ctx context.Context, method string) error {
 	if strings.HasPrefix(method, "/grpc.health.v1.Health/") {

@@ -25,15 +25,19 @@ const (
 	MaxIdentifierBytes = 512
 )
 
-// Messages are fixed so that callers cannot tell unknown users from wrong
-// passwords, and so that legacy errors (which may name tables or hosts)
-// never reach them.
+// invalidCredentials is the one message of every Login refusal: only the
+// ErrorInfo reason tells an unknown user from a wrong password, for the
+// trusted caller alone (see connector.proto).
+const invalidCredentials = "invalid credentials"
+
+// Messages are fixed so that legacy errors (which may name tables or hosts)
+// never reach callers.
 var (
-	errInvalidCredentials = status.Error(codes.Unauthenticated, "invalid credentials")
-	errNotFound           = status.Error(codes.NotFound, "user not found")
-	errUnavailable        = status.Error(codes.Unavailable, "legacy store unavailable")
-	errBusy               = status.Error(codes.Unavailable, "connector busy")
-	errUnimplemented      = status.Error(codes.Unimplemented, "this connector cannot enumerate its store")
+	errUnknownUserLogin = withReason(codes.Unauthenticated, invalidCredentials, connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER, nil)
+	errNotFound         = withReason(codes.NotFound, "user not found", connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER, nil)
+	errUnavailable      = status.Error(codes.Unavailable, "legacy store unavailable")
+	errBusy             = status.Error(codes.Unavailable, "connector busy")
+	errUnimplemented    = status.Error(codes.Unimplemented, "this connector cannot enumerate its store")
 )
 
 // service adapts a connector to the gRPC contract: it validates requests,
@@ -53,6 +57,9 @@ type service struct {
 }
 
 var _ connectorv1.LegacyConnectorServer = (*service)(nil)
+
+// opLogin names Login in metrics and decides how ErrNotFound is answered.
+const opLogin = "login"
 
 // call runs fn under the call timeout and a concurrency slot.
 func call[T any](s *service, ctx context.Context, op string, fn func(context.Context) (T, error)) (T, error) {
@@ -80,9 +87,14 @@ func call[T any](s *service, ctx context.Context, op string, fn func(context.Con
 // class is decided here; connectors make sure their errors carry no
 // password or hash.
 func (s *service) toStatus(ctx context.Context, op string, err error) error {
+	var wrong *connector.WrongPasswordError
 	switch {
+	case errors.As(err, &wrong):
+		return wrongPassword(wrong.LegacyID)
 	case errors.Is(err, connector.ErrInvalidCredentials):
-		return errInvalidCredentials
+		return wrongPassword("") // the connector cannot tell which account
+	case errors.Is(err, connector.ErrNotFound) && op == opLogin:
+		return errUnknownUserLogin
 	case errors.Is(err, connector.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, connector.ErrUnimplemented):
@@ -119,7 +131,7 @@ func (s *service) Login(ctx context.Context, req *connectorv1.LoginRequest) (*co
 	case len(pw) > MaxPasswordBytes:
 		return nil, status.Error(codes.InvalidArgument, "password is longer than 1024 bytes")
 	}
-	p, err := call(s, ctx, "login", func(ctx context.Context) (*connector.Profile, error) {
+	p, err := call(s, ctx, opLogin, func(ctx context.Context) (*connector.Profile, error) {
 		return s.impl.Login(ctx, req.GetIdentifier(), req.GetPassword())
 	})
 	if err != nil {

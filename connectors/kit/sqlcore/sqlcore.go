@@ -150,29 +150,36 @@ func (c *Connector) Close() error { return c.db.Close() }
 // Ping checks that the database answers.
 func (c *Connector) Ping(ctx context.Context) error { return c.db.PingContext(ctx) }
 
-// Login verifies password for the one user matching identifier.
+// Login verifies password for the one user matching identifier. No match,
+// or several, is ErrNotFound; a refusal for the one match names its legacy
+// id (WrongPassword), whichever spelling of the identifier the database's
+// collation matched.
 func (c *Connector) Login(ctx context.Context, identifier, password string) (*connector.Profile, error) {
 	recs, err := c.find(ctx, identifier)
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) != 1 || recs[0].hash == "" {
+	if len(recs) != 1 {
 		c.verifyDummy(ctx, password)
-		return nil, connector.ErrInvalidCredentials
+		return nil, connector.ErrNotFound
 	}
 	r := recs[0]
+	if r.hash == "" { // no password can match: refused for this account
+		c.verifyDummy(ctx, password)
+		return nil, connector.WrongPassword(r.p.LegacyId)
+	}
 	h, err := c.hashOf(r)
 	if err != nil {
 		return nil, fmt.Errorf("user %s: %w", r.p.LegacyId, err)
 	}
 	switch err := c.verifier.Verify(password, h); {
 	case errors.Is(err, passwordhash.ErrMismatch):
-		return nil, connector.ErrInvalidCredentials
+		return nil, connector.WrongPassword(r.p.LegacyId)
 	case err != nil: // the message names the format, never the hash
 		return nil, fmt.Errorf("user %s: %w", r.p.LegacyId, err)
 	}
-	if r.hasActive && !r.active {
-		return nil, connector.ErrInvalidCredentials
+	if r.hasActive && !r.active { // blocked or unapproved: the store says no
+		return nil, connector.WrongPassword(r.p.LegacyId)
 	}
 	p, err := c.finish(ctx, r)
 	if err != nil {

@@ -170,11 +170,11 @@ func (c *Connector) Login(ctx context.Context, identifier, password string) (*co
 	if strings.ContainsRune(id, ':') {
 		// Basic credentials cannot carry a ':' in the user name, so no
 		// legacy user can have one.
-		return nil, connector.ErrInvalidCredentials
+		return nil, connector.ErrNotFound
 	}
 	u, err := c.login.expand(id)
 	if err != nil {
-		return nil, connector.ErrInvalidCredentials
+		return nil, connector.ErrNotFound
 	}
 	userAuth := func(r *http.Request) error { r.SetBasicAuth(id, password); return nil }
 	reject := c.cfg.Login.RejectStatuses
@@ -186,7 +186,7 @@ func (c *Connector) Login(ctx context.Context, identifier, password string) (*co
 		return nil, err
 	}
 	if slices.Contains(reject, a.status) {
-		return nil, connector.ErrInvalidCredentials
+		return nil, c.refusal(ctx, identifier)
 	}
 	if !a.ok() {
 		return nil, fmt.Errorf("login %s: unexpected status %d", c.login.display, a.status)
@@ -215,6 +215,28 @@ func (c *Connector) Login(ctx context.Context, identifier, password string) (*co
 		return nil, fmt.Errorf("%s %s: %w", what, tpl.display, err)
 	}
 	return p, nil
+}
+
+// refusal tells which account the legacy service refused: a Basic-auth
+// 401 says nothing about it, so the user is looked up with the service
+// credentials (get_user), for unknown users and wrong passwords alike so
+// both cost the same. Without get_user the refusal is anonymous
+// (ErrInvalidCredentials). A failed lookup is a store failure: the auth
+// service must not count a refusal against the wrong account, nor miss one.
+func (c *Connector) refusal(ctx context.Context, identifier string) error {
+	if c.getUser == nil {
+		return connector.ErrInvalidCredentials
+	}
+	p, err := c.GetUser(ctx, identifier)
+	switch {
+	case errors.Is(err, connector.ErrNotFound):
+		return connector.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("login refused, then looking the user up: %w", err)
+	case p.GetLegacyId() == "":
+		return connector.ErrInvalidCredentials
+	}
+	return connector.WrongPassword(p.GetLegacyId())
 }
 
 // GetUser looks the identifier up with the service credentials.

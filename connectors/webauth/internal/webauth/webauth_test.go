@@ -96,8 +96,13 @@ func TestLoginStatuses(t *testing.T) {
 				body = canaryBody
 			}
 			srv, _ := answering(t, tc.status, body)
-			c := newConnector(t, srv.URL, nil)
+			// Without get_user a refusal cannot name its account.
+			c := newConnector(t, srv.URL, func(c *webauth.Config) { c.GetUser = webauth.Endpoint{} })
 			p, err := c.Login(context.Background(), "alice@example.com", canaryPassword)
+			var wrong *connector.WrongPasswordError
+			if errors.As(err, &wrong) || errors.Is(err, connector.ErrNotFound) {
+				t.Errorf("status %d without get_user: %v, want an anonymous refusal", tc.status, err)
+			}
 			check(t, err, tc.want)
 			noLeak(t, err)
 			if tc.want == nil && p.GetLegacyId() != "1001" {
@@ -108,6 +113,53 @@ func TestLoginStatuses(t *testing.T) {
 }
 
 var errAny = errors.New("any failure but the classified ones")
+
+// A refused login is followed by a lookup with the service credentials
+// that names the refused account, or says there is none; a failed lookup
+// is a store failure, never a refusal of the wrong account.
+func TestLoginRefusalNamesTheAccount(t *testing.T) {
+	for _, tc := range []struct {
+		lookup int    // get_user's status
+		doc    string // get_user's body on 200
+		want   error  // errAny: an unavailable-class error
+		id     string // the WrongPasswordError's legacy id
+	}{
+		{200, aliceDoc, connector.ErrInvalidCredentials, "1001"},
+		{404, canaryBody, connector.ErrNotFound, ""},
+		{200, `{"data":{}}`, connector.ErrNotFound, ""},          // result_path absent
+		{200, `{"data":{"user":{"login":"alice"}}}`, errAny, ""}, // no legacy id: unusable profile
+		{401, canaryBody, errAny, ""},                            // service credentials refused
+		{500, canaryBody, errAny, ""},
+	} {
+		t.Run(fmt.Sprint(tc.lookup, tc.want), func(t *testing.T) {
+			var logins, lookups atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/login" {
+					logins.Add(1)
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				lookups.Add(1)
+				if _, _, ok := r.BasicAuth(); ok || r.Header.Get("Authorization") != "Bearer "+legacytest.ServiceToken {
+					t.Errorf("lookup sent with %q, want the service token only", r.Header.Get("Authorization"))
+				}
+				w.WriteHeader(tc.lookup)
+				_, _ = io.WriteString(w, tc.doc)
+			}))
+			t.Cleanup(srv.Close)
+			_, err := newConnector(t, srv.URL, nil).Login(context.Background(), "Alice@Example.com", canaryPassword)
+			check(t, err, tc.want)
+			noLeak(t, err)
+			var wrong *connector.WrongPasswordError
+			if got := errors.As(err, &wrong); got != (tc.id != "") || (got && wrong.LegacyID != tc.id) {
+				t.Errorf("refusal %v, want legacy id %q", err, tc.id)
+			}
+			if logins.Load() != 1 || lookups.Load() != 1 {
+				t.Errorf("%d logins and %d lookups, want one of each", logins.Load(), lookups.Load())
+			}
+		})
+	}
+}
 
 func check(t *testing.T, err, want error) {
 	t.Helper()
@@ -381,7 +433,7 @@ func TestEscaping(t *testing.T) {
 func TestLoginIdentifierWithColon(t *testing.T) {
 	srv, n := answering(t, 200, aliceDoc)
 	_, err := newConnector(t, srv.URL, nil).Login(context.Background(), "alice:x", "pw")
-	if !errors.Is(err, connector.ErrInvalidCredentials) || n.Load() != 0 {
+	if !errors.Is(err, connector.ErrNotFound) || n.Load() != 0 {
 		t.Errorf("Login with ':' in the identifier: %v after %d requests", err, n.Load())
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -58,6 +59,8 @@ type Server struct {
 	delay    time.Duration
 	failing  bool
 	unimpl   map[string]bool
+	fold     func(string) string // nil: lowercase and trim
+	plain    bool                // refusals without ErrorInfo
 	inflight atomic.Int64
 	maxSeen  atomic.Int64
 
@@ -165,7 +168,47 @@ func (s *Server) enter(ctx context.Context) (func(), error) {
 func (s *Server) lookup(identifier string) *User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.users[strings.ToLower(strings.TrimSpace(identifier))]
+	if s.fold == nil {
+		return s.users[strings.ToLower(strings.TrimSpace(identifier))]
+	}
+	want := s.fold(identifier)
+	for key, u := range s.users {
+		if s.fold(key) == want {
+			return u
+		}
+	}
+	return nil
+}
+
+// SetFold sets the store's collation: an identifier matches a user when
+// fold(identifier) equals fold of the user's email or username (e.g. one
+// that also drops accents, as MySQL's utf8mb4_unicode_ci does). The
+// default matches lowercased, trimmed identifiers.
+func (s *Server) SetFold(fold func(string) string) { s.mu.Lock(); s.fold = fold; s.mu.Unlock() }
+
+// SetPlainRefusals makes Login and GetUser refuse without an ErrorInfo
+// detail, as connectors written before the contract's reasons do.
+func (s *Server) SetPlainRefusals(p bool) { s.mu.Lock(); s.plain = p; s.mu.Unlock() }
+
+// refuse answers like the kit's server: code, fixed message, and the
+// contract's ErrorInfo reason (with the matched account's legacy_id).
+func (s *Server) refuse(code codes.Code, msg string, r connectorv1.ErrorReason, legacyID string) error {
+	s.mu.Lock()
+	plain := s.plain
+	s.mu.Unlock()
+	st := status.New(code, msg)
+	if plain {
+		return st.Err()
+	}
+	info := &errdetails.ErrorInfo{Reason: strings.TrimPrefix(r.String(), "ERROR_REASON_"), Domain: "trickle.connector.v1"}
+	if legacyID != "" {
+		info.Metadata = map[string]string{"legacy_id": legacyID}
+	}
+	d, err := st.WithDetails(info)
+	if err != nil {
+		return status.Error(codes.Internal, err.Error())
+	}
+	return d.Err()
 }
 
 // Login implements LegacyConnectorServer.
@@ -188,8 +231,11 @@ func (s *Server) Login(ctx context.Context, req *connectorv1.LoginRequest) (*con
 		return nil, status.Error(codes.InvalidArgument, "identifier is required")
 	}
 	u := s.lookup(req.GetIdentifier())
-	if u == nil || !u.matches(req.GetPassword()) {
-		return nil, status.Error(codes.Unauthenticated, "invalid credentials")
+	switch {
+	case u == nil:
+		return nil, s.refuse(codes.Unauthenticated, "invalid credentials", connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER, "")
+	case !u.matches(req.GetPassword()):
+		return nil, s.refuse(codes.Unauthenticated, "invalid credentials", connectorv1.ErrorReason_ERROR_REASON_WRONG_PASSWORD, u.Profile.GetLegacyId())
 	}
 	return &connectorv1.LoginResponse{Profile: proto.Clone(u.Profile).(*connectorv1.LegacyProfile)}, nil
 }
@@ -205,7 +251,7 @@ func (s *Server) GetUser(ctx context.Context, req *connectorv1.GetUserRequest) (
 	}
 	u := s.lookup(req.GetIdentifier())
 	if u == nil {
-		return nil, status.Error(codes.NotFound, "user not found")
+		return nil, s.refuse(codes.NotFound, "user not found", connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER, "")
 	}
 	p := proto.Clone(u.Profile).(*connectorv1.LegacyProfile)
 	p.PasswordHash = nil

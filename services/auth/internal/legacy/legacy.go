@@ -12,14 +12,12 @@ import (
 	"os"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
@@ -27,9 +25,10 @@ import (
 
 // Outcomes other than success.
 var (
-	// ErrRejected: wrong password or unknown user (Login).
+	// ErrRejected: wrong password or unknown user (Login). Login's
+	// refusals are *Refusal, which says which (and which account).
 	ErrRejected = errors.New("legacy: credentials rejected")
-	// ErrNotFound: no such user (GetUser).
+	// ErrNotFound: no such user (GetUser), a *Refusal too.
 	ErrNotFound = errors.New("legacy: user not found")
 	// ErrUnavailable: the connector or its store failed or timed out. The
 	// caller must write nothing.
@@ -96,7 +95,7 @@ func (c *Client) Login(ctx context.Context, identifier, password string) (*conne
 	defer cancel()
 	resp, err := c.rpc.Login(ctx, &connectorv1.LoginRequest{Identifier: identifier, Password: password})
 	if err != nil {
-		return nil, classify(err, ErrRejected)
+		return nil, classify(err, opLogin)
 	}
 	if resp.GetProfile() == nil {
 		return nil, fmt.Errorf("%w: login answered without a profile", ErrUnavailable)
@@ -110,7 +109,7 @@ func (c *Client) GetUser(ctx context.Context, identifier string) (*connectorv1.L
 	defer cancel()
 	resp, err := c.rpc.GetUser(ctx, &connectorv1.GetUserRequest{Identifier: identifier})
 	if err != nil {
-		return nil, classify(err, ErrNotFound)
+		return nil, classify(err, opGetUser)
 	}
 	if resp.GetProfile() == nil {
 		return nil, fmt.Errorf("%w: get user answered without a profile", ErrUnavailable)
@@ -124,22 +123,37 @@ func (c *Client) CountUsers(ctx context.Context) (int64, error) {
 	defer cancel()
 	resp, err := c.rpc.CountUsers(ctx, &connectorv1.CountUsersRequest{})
 	if err != nil {
-		return 0, classify(err, ErrNotFound)
+		return 0, classify(err, opCount)
 	}
 	return resp.GetCount(), nil
 }
 
-// classify maps a connector status to an outcome. "No" answers become
-// refusal; everything else (the store or connector failing, timeouts, our
-// own context ending) means unavailable, so nothing gets written.
-func classify(err error, refusal error) error {
+// The calls classify tells apart.
+const (
+	opLogin = iota
+	opGetUser
+	opCount
+	opList
+)
+
+// classify maps a connector status to an outcome. "No" answers become a
+// *Refusal (Login, GetUser); everything else (the store or connector
+// failing, timeouts, our own context ending) means unavailable, so nothing
+// gets written.
+func classify(err error, op int) error {
 	st, _ := status.FromError(err)
 	if callerRefused(st) {
 		return fmt.Errorf("%w: the connector refused the auth service's credentials (check connector.token and tls)", ErrUnavailable)
 	}
 	switch st.Code() {
 	case codes.Unauthenticated, codes.NotFound, codes.InvalidArgument:
-		return fmt.Errorf("%w (%s)", refusal, st.Code())
+		switch op {
+		case opCount:
+			return fmt.Errorf("%w (%s)", ErrNotFound, st.Code())
+		case opList:
+			return fmt.Errorf("%w (%s)", ErrUnavailable, st.Code())
+		}
+		return refusalOf(st, op == opGetUser)
 	case codes.Unimplemented:
 		return ErrUnsupported
 	default:
@@ -154,12 +168,8 @@ func callerRefused(st *status.Status) bool {
 	if st.Code() != codes.Unauthenticated {
 		return false
 	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == kitserver.CallerUnauthenticatedReason {
-			return true
-		}
-	}
-	return false
+	r, _ := reasonOf(st)
+	return r == connectorv1.ErrorReason_ERROR_REASON_CALLER_UNAUTHENTICATED
 }
 
 func clientTLS(t config.ClientTLS) (*tls.Config, error) {

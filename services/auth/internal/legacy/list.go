@@ -47,7 +47,7 @@ func (c *Client) ListUsers(ctx context.Context, startAfter string, limit int64, 
 		StartAfterLegacyId: startAfter, IncludePasswordHashes: withHashes, Limit: limit,
 	})
 	if err != nil {
-		return classify(err, ErrUnavailable)
+		return classify(err, opList)
 	}
 	for {
 		resp, err := stream.Recv()
@@ -61,7 +61,7 @@ func (c *Client) ListUsers(ctx context.Context, startAfter string, limit int64, 
 			if status.Code(err) == codes.InvalidArgument {
 				return fmt.Errorf("%w: %s", ErrListRefused, status.Convert(err).Message())
 			}
-			return classify(err, ErrUnavailable)
+			return classify(err, opList)
 		}
 		idle.Stop()
 		if resp.GetProfile() == nil {

@@ -22,10 +22,20 @@ import (
 type oneUser struct{}
 
 func (oneUser) Login(_ context.Context, identifier, password string) (*connector.Profile, error) {
-	if strings.EqualFold(identifier, "ada@example.com") && password == "pw-123456" {
-		return &connector.Profile{LegacyId: "1", Email: "ada@example.com"}, nil
+	switch {
+	case !strings.EqualFold(strings.TrimRight(identifier, " "), "ada@example.com"):
+		return nil, connector.ErrNotFound
+	case password != "pw-123456":
+		return nil, connector.WrongPassword("1")
 	}
-	return nil, connector.ErrInvalidCredentials
+	return &connector.Profile{LegacyId: "1", Email: "ada@example.com"}, nil
+}
+
+func (oneUser) GetUser(_ context.Context, identifier string) (*connector.Profile, error) {
+	if !strings.EqualFold(identifier, "ada@example.com") {
+		return nil, connector.ErrNotFound
+	}
+	return &connector.Profile{LegacyId: "1", Email: "ada@example.com"}, nil
 }
 
 type pki struct {

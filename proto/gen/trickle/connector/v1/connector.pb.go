@@ -27,6 +27,69 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ErrorReason is the google.rpc.ErrorInfo.reason of a connector's refusals
+// (domain "trickle.connector.v1"). On the wire the reason is the value name
+// without the "ERROR_REASON_" prefix, e.g. "WRONG_PASSWORD" (AIP-193); see
+// LegacyConnector for which status carries which reason.
+type ErrorReason int32
+
+const (
+	// No ErrorInfo, or a reason this version does not know.
+	ErrorReason_ERROR_REASON_UNSPECIFIED ErrorReason = 0
+	// Login: the store refused the password of the one account the identifier
+	// matched; ErrorInfo.metadata["legacy_id"] names that account when the
+	// connector knows it.
+	ErrorReason_ERROR_REASON_WRONG_PASSWORD ErrorReason = 1
+	// Login or GetUser: no single account matches the identifier.
+	ErrorReason_ERROR_REASON_UNKNOWN_USER ErrorReason = 2
+	// Any method: the caller's own credential (client certificate or bearer
+	// token) was refused.
+	ErrorReason_ERROR_REASON_CALLER_UNAUTHENTICATED ErrorReason = 3
+)
+
+// Enum value maps for ErrorReason.
+var (
+	ErrorReason_name = map[int32]string{
+		0: "ERROR_REASON_UNSPECIFIED",
+		1: "ERROR_REASON_WRONG_PASSWORD",
+		2: "ERROR_REASON_UNKNOWN_USER",
+		3: "ERROR_REASON_CALLER_UNAUTHENTICATED",
+	}
+	ErrorReason_value = map[string]int32{
+		"ERROR_REASON_UNSPECIFIED":            0,
+		"ERROR_REASON_WRONG_PASSWORD":         1,
+		"ERROR_REASON_UNKNOWN_USER":           2,
+		"ERROR_REASON_CALLER_UNAUTHENTICATED": 3,
+	}
+)
+
+func (x ErrorReason) Enum() *ErrorReason {
+	p := new(ErrorReason)
+	*p = x
+	return p
+}
+
+func (x ErrorReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErrorReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_trickle_connector_v1_connector_proto_enumTypes[0].Descriptor()
+}
+
+func (ErrorReason) Type() protoreflect.EnumType {
+	return &file_trickle_connector_v1_connector_proto_enumTypes[0]
+}
+
+func (x ErrorReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErrorReason.Descriptor instead.
+func (ErrorReason) EnumDescriptor() ([]byte, []int) {
+	return file_trickle_connector_v1_connector_proto_rawDescGZIP(), []int{0}
+}
+
 // LoginRequest carries the credentials exactly as the user typed them.
 type LoginRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -673,7 +736,12 @@ const file_trickle_connector_v1_connector_proto_rawDesc = "" +
 	"\x12LegacyPasswordHash\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\tR\x04hash\x12\x16\n" +
 	"\x06format\x18\x02 \x01(\tR\x06format\x12\x12\n" +
-	"\x04salt\x18\x03 \x01(\tR\x04salt2\xfc\x02\n" +
+	"\x04salt\x18\x03 \x01(\tR\x04salt*\x94\x01\n" +
+	"\vErrorReason\x12\x1c\n" +
+	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bERROR_REASON_WRONG_PASSWORD\x10\x01\x12\x1d\n" +
+	"\x19ERROR_REASON_UNKNOWN_USER\x10\x02\x12'\n" +
+	"#ERROR_REASON_CALLER_UNAUTHENTICATED\x10\x032\xfc\x02\n" +
 	"\x0fLegacyConnector\x12P\n" +
 	"\x05Login\x12\".trickle.connector.v1.LoginRequest\x1a#.trickle.connector.v1.LoginResponse\x12V\n" +
 	"\aGetUser\x12$.trickle.connector.v1.GetUserRequest\x1a%.trickle.connector.v1.GetUserResponse\x12_\n" +
@@ -694,35 +762,37 @@ func file_trickle_connector_v1_connector_proto_rawDescGZIP() []byte {
 	return file_trickle_connector_v1_connector_proto_rawDescData
 }
 
+var file_trickle_connector_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_trickle_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_trickle_connector_v1_connector_proto_goTypes = []any{
-	(*LoginRequest)(nil),       // 0: trickle.connector.v1.LoginRequest
-	(*LoginResponse)(nil),      // 1: trickle.connector.v1.LoginResponse
-	(*GetUserRequest)(nil),     // 2: trickle.connector.v1.GetUserRequest
-	(*GetUserResponse)(nil),    // 3: trickle.connector.v1.GetUserResponse
-	(*CountUsersRequest)(nil),  // 4: trickle.connector.v1.CountUsersRequest
-	(*CountUsersResponse)(nil), // 5: trickle.connector.v1.CountUsersResponse
-	(*ListUsersRequest)(nil),   // 6: trickle.connector.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),  // 7: trickle.connector.v1.ListUsersResponse
-	(*LegacyProfile)(nil),      // 8: trickle.connector.v1.LegacyProfile
-	(*LegacyPasswordHash)(nil), // 9: trickle.connector.v1.LegacyPasswordHash
-	(*structpb.Struct)(nil),    // 10: google.protobuf.Struct
+	(ErrorReason)(0),           // 0: trickle.connector.v1.ErrorReason
+	(*LoginRequest)(nil),       // 1: trickle.connector.v1.LoginRequest
+	(*LoginResponse)(nil),      // 2: trickle.connector.v1.LoginResponse
+	(*GetUserRequest)(nil),     // 3: trickle.connector.v1.GetUserRequest
+	(*GetUserResponse)(nil),    // 4: trickle.connector.v1.GetUserResponse
+	(*CountUsersRequest)(nil),  // 5: trickle.connector.v1.CountUsersRequest
+	(*CountUsersResponse)(nil), // 6: trickle.connector.v1.CountUsersResponse
+	(*ListUsersRequest)(nil),   // 7: trickle.connector.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),  // 8: trickle.connector.v1.ListUsersResponse
+	(*LegacyProfile)(nil),      // 9: trickle.connector.v1.LegacyProfile
+	(*LegacyPasswordHash)(nil), // 10: trickle.connector.v1.LegacyPasswordHash
+	(*structpb.Struct)(nil),    // 11: google.protobuf.Struct
 }
 var file_trickle_connector_v1_connector_proto_depIdxs = []int32{
-	8,  // 0: trickle.connector.v1.LoginResponse.profile:type_name -> trickle.connector.v1.LegacyProfile
-	8,  // 1: trickle.connector.v1.GetUserResponse.profile:type_name -> trickle.connector.v1.LegacyProfile
-	8,  // 2: trickle.connector.v1.ListUsersResponse.profile:type_name -> trickle.connector.v1.LegacyProfile
-	10, // 3: trickle.connector.v1.LegacyProfile.user_metadata:type_name -> google.protobuf.Struct
-	10, // 4: trickle.connector.v1.LegacyProfile.app_metadata:type_name -> google.protobuf.Struct
-	9,  // 5: trickle.connector.v1.LegacyProfile.password_hash:type_name -> trickle.connector.v1.LegacyPasswordHash
-	0,  // 6: trickle.connector.v1.LegacyConnector.Login:input_type -> trickle.connector.v1.LoginRequest
-	2,  // 7: trickle.connector.v1.LegacyConnector.GetUser:input_type -> trickle.connector.v1.GetUserRequest
-	4,  // 8: trickle.connector.v1.LegacyConnector.CountUsers:input_type -> trickle.connector.v1.CountUsersRequest
-	6,  // 9: trickle.connector.v1.LegacyConnector.ListUsers:input_type -> trickle.connector.v1.ListUsersRequest
-	1,  // 10: trickle.connector.v1.LegacyConnector.Login:output_type -> trickle.connector.v1.LoginResponse
-	3,  // 11: trickle.connector.v1.LegacyConnector.GetUser:output_type -> trickle.connector.v1.GetUserResponse
-	5,  // 12: trickle.connector.v1.LegacyConnector.CountUsers:output_type -> trickle.connector.v1.CountUsersResponse
-	7,  // 13: trickle.connector.v1.LegacyConnector.ListUsers:output_type -> trickle.connector.v1.ListUsersResponse
+	9,  // 0: trickle.connector.v1.LoginResponse.profile:type_name -> trickle.connector.v1.LegacyProfile
+	9,  // 1: trickle.connector.v1.GetUserResponse.profile:type_name -> trickle.connector.v1.LegacyProfile
+	9,  // 2: trickle.connector.v1.ListUsersResponse.profile:type_name -> trickle.connector.v1.LegacyProfile
+	11, // 3: trickle.connector.v1.LegacyProfile.user_metadata:type_name -> google.protobuf.Struct
+	11, // 4: trickle.connector.v1.LegacyProfile.app_metadata:type_name -> google.protobuf.Struct
+	10, // 5: trickle.connector.v1.LegacyProfile.password_hash:type_name -> trickle.connector.v1.LegacyPasswordHash
+	1,  // 6: trickle.connector.v1.LegacyConnector.Login:input_type -> trickle.connector.v1.LoginRequest
+	3,  // 7: trickle.connector.v1.LegacyConnector.GetUser:input_type -> trickle.connector.v1.GetUserRequest
+	5,  // 8: trickle.connector.v1.LegacyConnector.CountUsers:input_type -> trickle.connector.v1.CountUsersRequest
+	7,  // 9: trickle.connector.v1.LegacyConnector.ListUsers:input_type -> trickle.connector.v1.ListUsersRequest
+	2,  // 10: trickle.connector.v1.LegacyConnector.Login:output_type -> trickle.connector.v1.LoginResponse
+	4,  // 11: trickle.connector.v1.LegacyConnector.GetUser:output_type -> trickle.connector.v1.GetUserResponse
+	6,  // 12: trickle.connector.v1.LegacyConnector.CountUsers:output_type -> trickle.connector.v1.CountUsersResponse
+	8,  // 13: trickle.connector.v1.LegacyConnector.ListUsers:output_type -> trickle.connector.v1.ListUsersResponse
 	10, // [10:14] is the sub-list for method output_type
 	6,  // [6:10] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
@@ -740,13 +810,14 @@ func file_trickle_connector_v1_connector_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trickle_connector_v1_connector_proto_rawDesc), len(file_trickle_connector_v1_connector_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_trickle_connector_v1_connector_proto_goTypes,
 		DependencyIndexes: file_trickle_connector_v1_connector_proto_depIdxs,
+		EnumInfos:         file_trickle_connector_v1_connector_proto_enumTypes,
 		MessageInfos:      file_trickle_connector_v1_connector_proto_msgTypes,
 	}.Build()
 	File_trickle_connector_v1_connector_proto = out.File

@@ -38,20 +38,42 @@ const (
 // web service).
 //
 // Status codes carry the meaning of every failure:
-//   - UNAUTHENTICATED: Login with a wrong password or an unknown identifier.
-//     The two are never distinguished.
-//   - NOT_FOUND: GetUser with an unknown identifier.
+//   - UNAUTHENTICATED: Login refused. The status carries a
+//     google.rpc.ErrorInfo detail with domain "trickle.connector.v1" and a
+//     reason that is an ErrorReason value name without its prefix:
+//   - "WRONG_PASSWORD", metadata {"legacy_id": "<legacy id>"}: the
+//     identifier matched exactly one account and the store refused the
+//     password for it (a wrong password, or an account the store does
+//     not let in). legacy_id is the matched account's
+//     LegacyProfile.legacy_id, however the identifier was spelled (the
+//     store matches by its own collation: letter case, accents, trailing
+//     spaces, email or username). A legacy_id longer than 256 bytes
+//     is not sent, and the caller ignores one. A connector that cannot tell which
+//     account was refused (a web service answering 401 for both unknown
+//     users and wrong passwords, with no lookup configured) sends
+//     WRONG_PASSWORD without legacy_id.
+//   - "UNKNOWN_USER": no single account matches the identifier.
+//     A connector written before these reasons sends UNAUTHENTICATED with no
+//     detail: the caller reads it as a refusal of an unknown account.
+//   - NOT_FOUND: GetUser with an unknown identifier, with ErrorInfo reason
+//     "UNKNOWN_USER".
+//   - UNAUTHENTICATED with ErrorInfo reason "CALLER_UNAUTHENTICATED": the
+//     caller did not present the connector's caller credential (mTLS client
+//     certificate or bearer token), on any method. This is a
+//     misconfiguration, never a user's wrong password.
 //   - UNAVAILABLE: the legacy store is unreachable, timed out or answered
 //     something the connector cannot use. The caller writes nothing.
 //   - INVALID_ARGUMENT: the request itself is malformed (empty identifier,
 //     oversized password...).
 //   - UNIMPLEMENTED: CountUsers or ListUsers on a connector that cannot
 //     enumerate its store.
-//   - UNAUTHENTICATED is also returned to callers that do not present the
-//     connector's caller credential (mTLS client certificate or bearer
-//     token), with a google.rpc.ErrorInfo detail whose reason is
-//     CALLER_UNAUTHENTICATED, so that a refused caller is never mistaken for
-//     a wrong password.
+//
+// Telling WRONG_PASSWORD from UNKNOWN_USER is safe only because this
+// channel is authenticated and its one client, the auth service, is trusted:
+// the auth service uses the distinction (e.g. to count failed logins per
+// account however it is spelled) and never shows it to its own clients,
+// which always get the same "invalid credentials" answer. Status messages
+// stay fixed and identical for both reasons.
 type LegacyConnectorClient interface {
 	// Login verifies the password against the legacy store and returns the
 	// profile of the user it belongs to.
@@ -131,20 +153,42 @@ type LegacyConnector_ListUsersClient = grpc.ServerStreamingClient[ListUsersRespo
 // web service).
 //
 // Status codes carry the meaning of every failure:
-//   - UNAUTHENTICATED: Login with a wrong password or an unknown identifier.
-//     The two are never distinguished.
-//   - NOT_FOUND: GetUser with an unknown identifier.
+//   - UNAUTHENTICATED: Login refused. The status carries a
+//     google.rpc.ErrorInfo detail with domain "trickle.connector.v1" and a
+//     reason that is an ErrorReason value name without its prefix:
+//   - "WRONG_PASSWORD", metadata {"legacy_id": "<legacy id>"}: the
+//     identifier matched exactly one account and the store refused the
+//     password for it (a wrong password, or an account the store does
+//     not let in). legacy_id is the matched account's
+//     LegacyProfile.legacy_id, however the identifier was spelled (the
+//     store matches by its own collation: letter case, accents, trailing
+//     spaces, email or username). A legacy_id longer than 256 bytes
+//     is not sent, and the caller ignores one. A connector that cannot tell which
+//     account was refused (a web service answering 401 for both unknown
+//     users and wrong passwords, with no lookup configured) sends
+//     WRONG_PASSWORD without legacy_id.
+//   - "UNKNOWN_USER": no single account matches the identifier.
+//     A connector written before these reasons sends UNAUTHENTICATED with no
+//     detail: the caller reads it as a refusal of an unknown account.
+//   - NOT_FOUND: GetUser with an unknown identifier, with ErrorInfo reason
+//     "UNKNOWN_USER".
+//   - UNAUTHENTICATED with ErrorInfo reason "CALLER_UNAUTHENTICATED": the
+//     caller did not present the connector's caller credential (mTLS client
+//     certificate or bearer token), on any method. This is a
+//     misconfiguration, never a user's wrong password.
 //   - UNAVAILABLE: the legacy store is unreachable, timed out or answered
 //     something the connector cannot use. The caller writes nothing.
 //   - INVALID_ARGUMENT: the request itself is malformed (empty identifier,
 //     oversized password...).
 //   - UNIMPLEMENTED: CountUsers or ListUsers on a connector that cannot
 //     enumerate its store.
-//   - UNAUTHENTICATED is also returned to callers that do not present the
-//     connector's caller credential (mTLS client certificate or bearer
-//     token), with a google.rpc.ErrorInfo detail whose reason is
-//     CALLER_UNAUTHENTICATED, so that a refused caller is never mistaken for
-//     a wrong password.
+//
+// Telling WRONG_PASSWORD from UNKNOWN_USER is safe only because this
+// channel is authenticated and its one client, the auth service, is trusted:
+// the auth service uses the distinction (e.g. to count failed logins per
+// account however it is spelled) and never shows it to its own clients,
+// which always get the same "invalid credentials" answer. Status messages
+// stay fixed and identical for both reasons.
 type LegacyConnectorServer interface {
 	// Login verifies the password against the legacy store and returns the
 	// profile of the user it belongs to.
