@@ -242,7 +242,6 @@ func (s *Service) importBatch(ctx context.Context, conn *login.Connection, users
 // importUsers imports a batch. Its error is the user store's (the batch
 // fails and may be retried); everything about a user itself is a Result.
 func (s *Service) importUsers(ctx context.Context, conn *login.Connection, profiles []*connectorv1.LegacyProfile, freshIndex bool) ([]Result, error) {
-	results := make([]Result, len(profiles))
 	idx, err := s.index(ctx, conn.Name, freshIndex)
 	if err != nil {
 		return nil, err
@@ -251,8 +250,44 @@ func (s *Service) importUsers(ctx context.Context, conn *login.Connection, profi
 	if err != nil {
 		return nil, err
 	}
-	var batch []*store.User
-	var at []int // batch[j] is profiles[at[j]]
+	results := make([]Result, len(profiles))
+	b := s.plan(conn, profiles, results, idx, tombs)
+	// The insert-if-absent: unique indexes on email and username decide
+	// between this import and concurrent logins or imports.
+	errs, err := s.store.CreateMany(ctx, b.users)
+	if err != nil {
+		return nil, err
+	}
+	var inserted []int
+	for j, e := range errs {
+		r, u := &results[b.at[j]], b.users[j]
+		if e == nil {
+			r.Outcome, r.UserID = Imported, u.ID
+			idx.put(u.LegacyID, u.ID)
+			inserted = append(inserted, j)
+			continue
+		}
+		if err := s.classifyDuplicate(ctx, conn.Name, u, r, idx); err != nil {
+			return nil, err
+		}
+	}
+	if len(inserted) == 0 {
+		return results, nil
+	}
+	return results, s.undoTombstoned(ctx, conn.Name, b, inserted, results, len(tombs))
+}
+
+// batch is the users of one import call that are to be inserted.
+type batch struct {
+	users []*store.User
+	at    []int // users[j] is profiles[at[j]]
+}
+
+// plan validates every profile, records in results the ones that are not
+// inserted (invalid, twice in the batch, tombstoned, already there) and
+// returns the others.
+func (s *Service) plan(conn *login.Connection, profiles []*connectorv1.LegacyProfile, results []Result, idx *legacyIndex, tombs tombstones) batch {
+	var b batch
 	inBatch := map[string]bool{}
 	for i, p := range profiles {
 		r := &results[i]
@@ -279,53 +314,35 @@ func (s *Service) importUsers(ctx context.Context, conn *login.Connection, profi
 			r.Outcome, r.UserID = SkippedExists, id
 			continue
 		}
-		batch, at = append(batch, user), append(at, i)
+		b.users, b.at = append(b.users, user), append(b.at, i)
 	}
-	// The insert-if-absent: unique indexes on email and username decide
-	// between this import and concurrent logins or imports.
-	errs, err := s.store.CreateMany(ctx, batch)
+	return b
+}
+
+// undoTombstoned removes the inserted users whose tombstone appeared after
+// the snapshot: such a user was deleted meanwhile; our insert succeeded
+// only once that user was gone, and its tombstone is written before the
+// user is removed, so it is visible now.
+func (s *Service) undoTombstoned(ctx context.Context, connection string, b batch, inserted []int, results []Result, before int) error {
+	after, err := s.tombstones(ctx, connection)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var inserted []int
-	for j, e := range errs {
-		r, u := &results[at[j]], batch[j]
-		if e == nil {
-			r.Outcome, r.UserID = Imported, u.ID
-			idx.put(u.LegacyID, u.ID)
-			inserted = append(inserted, j)
-			continue
-		}
-		if err := s.classifyDuplicate(ctx, conn.Name, u, r, idx); err != nil {
-			return nil, err
-		}
-	}
-	if len(inserted) == 0 {
-		return results, nil
-	}
-	// A tombstone written after the snapshot above belongs to a user
-	// deleted meanwhile; our insert succeeded only once that user was
-	// gone, and its tombstone is written before the user is removed, so
-	// it is visible now. Undo those inserts.
-	after, err := s.tombstones(ctx, conn.Name)
-	if err != nil {
-		return nil, err
-	}
-	if len(after) == len(tombs) {
-		return results, nil
+	if len(after) == before {
+		return nil
 	}
 	for _, j := range inserted {
-		u := batch[j]
+		u := b.users[j]
 		if !after.match(u.LegacyID, u.Email, u.Username) {
 			continue
 		}
 		if _, err := s.store.Delete(ctx, u.ID, false, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+			return err
 		}
-		r := &results[at[j]]
+		r := &results[b.at[j]]
 		r.Outcome, r.UserID, r.Reason = SkippedTombstoned, "", "deleted from Trickle earlier (tombstone)"
 	}
-	return results, nil
+	return nil
 }
 
 // prepare validates a profile and its hash into the user to insert, or
