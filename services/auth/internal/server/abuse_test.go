@@ -4,14 +4,19 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
+	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
+	"github.com/trickle-auth/trickle/services/auth/internal/server"
 )
 
 // outcomes counts the answers of a burst of calls by status code.
@@ -132,5 +137,68 @@ func TestSignUpProbesAndResetFloodsAreThrottled(t *testing.T) {
 	// The email spellings share one budget of 5, the username has its own.
 	if o.ok > 10 || o.by[codes.ResourceExhausted] < 190 {
 		t.Fatalf("%d of 200 reset requests for one user were accepted, want at most 10", o.ok)
+	}
+}
+
+// A blocked account stays blocked while 5,000 logins of other accounts
+// from 5,000 addresses flood two instances: its right password, sent
+// throughout the flood, is never checked. Under attacker load the guard
+// must not fail open (before, an exhausted Redis pool counted as "Redis
+// down" and let every password through).
+func TestBlockedAccountStaysBlockedUnderAFlood(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.TrustedProxies = []string{"127.0.0.0/8"} // the test's load balancer sets x-forwarded-for
+	// The flood goes to a connection without a legacy store: the cheapest
+	// login there is, so the most of them per second.
+	cfg.Connections = append(cfg.Connections, config.Connection{Name: "native"})
+	srvs := []*server.Server{e.start(cfg), e.start(cfg)}
+	clients := []authv1.AuthServiceClient{authClient(t, srvs[0]), authClient(t, srvs[1])}
+	from := func(ip string) context.Context {
+		return metadata.AppendToOutgoingContext(context.Background(), "x-forwarded-for", ip)
+	}
+	const attacker = "203.0.113.66"
+	for i := range 10 {
+		_, err := clients[i%2].Login(from(attacker), &authv1.LoginRequest{Connection: "legacy", Identifier: "grace@example.com", Password: fmt.Sprintf("guess-%d", i)})
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+
+	const flood, workers = 5000, 100
+	var next atomic.Int64
+	var floodAnswers, victim outcomes
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < flood; i = next.Add(1) - 1 {
+				ip := fmt.Sprintf("198.18.%d.%d", i/250, i%250+1)
+				_, err := clients[i%2].Login(from(ip), &authv1.LoginRequest{Connection: "native", Identifier: fmt.Sprintf("nobody%d@example.com", i), Password: "x"})
+				floodAnswers.add(err)
+			}
+		}()
+	}
+	// The blocked account's owner keeps trying, with the right password
+	// and another spelling, for as long as the flood lasts.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; next.Load() < flood; i++ {
+			_, err := clients[i%2].Login(from(attacker), &authv1.LoginRequest{Connection: "legacy", Identifier: "Grace@Example.com", Password: "pa55-wörd"})
+			victim.add(err)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	t.Logf("flood: %v; blocked account during it: %v", floodAnswers.by, victim.by)
+	if victim.ok > 0 || victim.by[codes.Unauthenticated] > 0 || victim.by[codes.ResourceExhausted] == 0 {
+		t.Fatalf("a blocked account's password was checked under load: %v", victim.by)
+	}
+	for _, srv := range srvs {
+		if n := metric(t, srv.OpsAddr(), "trickle_bruteforce_unavailable_total"); n != 0 {
+			t.Fatalf("the guard failed open %v times while Redis was up", n)
+		}
 	}
 }
