@@ -93,6 +93,10 @@ type Config struct {
 	// refused with UNAVAILABLE: no guessing ever goes unchecked, but a
 	// Redis outage stops every login).
 	WhenUnavailable string `yaml:"when_unavailable"`
+	// MaxWait is how long an attempt may wait while attempts in flight
+	// fill its budget (concurrent logins of one user): they may succeed
+	// and free room. Past it the attempt is refused (busy). Default 5s.
+	MaxWait time.Duration `yaml:"max_wait"`
 	// Disabled turns the protection off (tests, or a proxy that does it).
 	Disabled bool `yaml:"disabled"`
 }
@@ -115,6 +119,9 @@ func (c *Config) SetDefaults() {
 	def(&c.ResetRequest.PerIPPerHour, 30)
 	def(&c.ResetConfirm.PerIPPerHour, 20)
 	c.ResetConfirm.PerIdentifierPerHour = -1 // a ticket names no account before it is checked
+	if c.MaxWait <= 0 {
+		c.MaxWait = 5 * time.Second
+	}
 	if c.WhenUnavailable == "" {
 		c.WhenUnavailable = FailOpen
 	}
@@ -134,7 +141,7 @@ func (c *Config) Validate() error {
 // Denied is returned when an attempt is refused; RetryAfter says when to
 // come back.
 type Denied struct {
-	Reason     string // "blocked", "rate_limited" or "overloaded"
+	Reason     string // "blocked", "rate_limited", "busy" or "overloaded"
 	RetryAfter time.Duration
 }
 

@@ -67,6 +67,55 @@ func TestParallelGuessesCheckAtMostMaxFailures(t *testing.T) {
 	}
 }
 
+// Concurrent logins of one honest user are queued, not refused: 60 right
+// passwords at once for one account, with room for 10 checks, all pass.
+// And while the budget holds failures plus attempts in flight, a guess
+// waits; it is refused once the failures alone fill it.
+func TestConcurrentSuccessesWaitInsteadOfBeingRefused(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	g := bruteforce.New(bruteforce.Config{MaxFailures: 10}, rdb, prefix, quiet, nil)
+	ctx := context.Background()
+	var inFlight, most, passed atomic.Int64
+	var wg sync.WaitGroup
+	for range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := g.Reserve(ctx, login(bruteforce.SpelledAccount("ada")))
+			if err != nil {
+				t.Errorf("a right password was refused: %v", err)
+				return
+			}
+			n := inFlight.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(10 * time.Millisecond) // the check
+			inFlight.Add(-1)
+			passed.Add(1)
+			r.Succeeded(ctx)
+		}()
+	}
+	wg.Wait()
+	if passed.Load() != 60 || most.Load() > 10 {
+		t.Fatalf("%d of 60 passed, %d checked at once; want 60 and at most 10", passed.Load(), most.Load())
+	}
+	short := bruteforce.New(bruteforce.Config{MaxFailures: 1, MaxWait: 200 * time.Millisecond}, rdb, prefix+"short:", quiet, nil)
+	held, err := short.Reserve(ctx, login("c:bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = short.Reserve(ctx, login("c:bob"))
+	denied(t, err, "busy")
+	held.Cancel(ctx)
+	if r, err := short.Reserve(ctx, login("c:bob")); err != nil {
+		t.Fatalf("after the attempt in flight settled: %v", err)
+	} else {
+		r.Failed(ctx, "")
+	}
+	_, err = short.Reserve(ctx, login("c:bob"))
+	denied(t, err, "blocked")
+}
+
 // Every spelling a collation treats as equal shares one budget.
 func TestSpellingsShareOneBudget(t *testing.T) {
 	for _, s := range []string{"ADA@example.com", "àda@example.com", " ada@example.com ", "ＡＤＡ@ｅｘａｍｐｌｅ.com", "Ádá@Example.COM"} {
