@@ -60,7 +60,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) config() *config.Config {
 	var cfg config.Config
 	cfg.SetDefaults()
-	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.MongoDB.URI = kitconfig.SecretLiteral(mongotest.URI(e.t))
 	cfg.MongoDB.Database = e.dbName
 	// FerretDB on SQLite under -race on a loaded 2-core CI machine can take
