@@ -307,8 +307,7 @@ func TestThousandConcurrentLoginsStayBounded(t *testing.T) {
 	cfg.BruteForce.Disabled = true
 	// The hashing pool is under test here, not admission (see
 	// TestLoginFloodIsRefusedNotQueued): let all 1,000 in.
-	cfg.Limits.MaxInFlight, cfg.Limits.MaxQueue, cfg.Limits.MaxPerClient = 1000, 1000, 1000
-	cfg.Limits.QueueTimeout = 10 * time.Minute
+	relaxAdmission(cfg)
 	// A store pool of production size: FerretDB runs inside this process,
 	// so its connections would count in the RSS too.
 	uri, _ := cfg.MongoDB.URI.Value()
