@@ -369,6 +369,11 @@ func TestPortsHealthAndDependencies(t *testing.T) {
 	if published["127.0.0.1:7401/tcp"] != "authd" {
 		t.Errorf("authd's REST port 7401 is not published: %v", published)
 	}
+	// The management API has its own port, published on loopback only.
+	if published["127.0.0.1:7403/tcp"] != "authd" {
+		t.Errorf("authd's admin port 7403 is not published on 127.0.0.1: %v", published)
+	}
+
 }
 
 // demoUsers are in every seed, with hashes that verify.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,11 +38,38 @@ type app struct {
 	conn                               *grpc.ClientConn
 }
 
-func (a *app) env(name, def string) string {
-	if v := a.getenv(name); v != "" {
-		return v
+// flagEnv maps each connection flag to its environment variable. Flag
+// defaults are never taken from the environment: --help would print them,
+// and TRICKLE_ADMIN_KEY is a secret. The environment is read when a
+// command runs, for the flags not given.
+var flagEnv = []struct{ flag, env string }{
+	{"admin-addr", "TRICKLE_ADMIN_ADDR"},
+	{"admin-key", "TRICKLE_ADMIN_KEY"},
+	{"admin-key-file", "TRICKLE_ADMIN_KEY_FILE"},
+	{"tls", "TRICKLE_TLS"},
+	{"tls-ca", "TRICKLE_TLS_CA"},
+	{"tls-cert", "TRICKLE_TLS_CERT"},
+	{"tls-key", "TRICKLE_TLS_KEY"},
+	{"tls-server-name", "TRICKLE_TLS_SERVER_NAME"},
+	{"output", "TRICKLE_OUTPUT"},
+	{"timeout", "TRICKLE_TIMEOUT"},
+	{"jwks-url", "TRICKLE_JWKS_URL"},
+}
+
+// applyEnv sets the flags not given on the command line from the
+// environment.
+func (a *app) applyEnv(cmd *cobra.Command) error {
+	for _, fe := range flagEnv {
+		f := cmd.Flags().Lookup(fe.flag)
+		v := a.getenv(fe.env)
+		if f == nil || f.Changed || v == "" {
+			continue
+		}
+		if err := f.Value.Set(v); err != nil {
+			return usageError("%s: %v", fe.env, err)
+		}
 	}
-	return def
+	return nil
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -52,10 +78,14 @@ func (a *app) rootCmd() *cobra.Command {
 		Short: "Operate a Trickle auth service over its management API",
 		Long: `authctl talks to authd's ManagementService over gRPC with the admin API key.
 
-Every connection flag has an environment variable (shown in brackets); flags win.`,
+Every connection flag has an environment variable (shown in brackets); flags win.
+authd serves the management API on its admin listener (admin_addr) only.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.applyEnv(cmd); err != nil {
+				return err
+			}
 			switch a.output {
 			case "table", "json":
 				return nil
@@ -64,21 +94,18 @@ Every connection flag has an environment variable (shown in brackets); flags win
 		},
 	}
 	f := root.PersistentFlags()
-	f.StringVar(&a.addr, "addr", a.env("TRICKLE_ADDR", "127.0.0.1:7400"), "authd gRPC address [TRICKLE_ADDR]")
-	f.StringVar(&a.adminKey, "admin-key", a.env("TRICKLE_ADMIN_KEY", ""), "admin API key [TRICKLE_ADMIN_KEY]")
-	f.StringVar(&a.adminKeyFile, "admin-key-file", a.env("TRICKLE_ADMIN_KEY_FILE", ""), "file holding the admin API key [TRICKLE_ADMIN_KEY_FILE]")
-	tlsDefault, _ := strconv.ParseBool(a.env("TRICKLE_TLS", "false"))
-	f.BoolVar(&a.tls, "tls", tlsDefault, "use TLS (implied by --tls-ca or --tls-cert) [TRICKLE_TLS]")
-	f.StringVar(&a.caFile, "tls-ca", a.env("TRICKLE_TLS_CA", ""), "CA certificate (PEM) to verify authd [TRICKLE_TLS_CA]")
-	f.StringVar(&a.certFile, "tls-cert", a.env("TRICKLE_TLS_CERT", ""), "client certificate (PEM) for mTLS [TRICKLE_TLS_CERT]")
-	f.StringVar(&a.keyFile, "tls-key", a.env("TRICKLE_TLS_KEY", ""), "client key (PEM) for mTLS [TRICKLE_TLS_KEY]")
-	f.StringVar(&a.srvName, "tls-server-name", a.env("TRICKLE_TLS_SERVER_NAME", ""), "server name to verify [TRICKLE_TLS_SERVER_NAME]")
-	f.StringVarP(&a.output, "output", "o", a.env("TRICKLE_OUTPUT", "table"), "output format: table or json [TRICKLE_OUTPUT]")
-	timeout, err := time.ParseDuration(a.env("TRICKLE_TIMEOUT", "30s"))
-	if err != nil {
-		timeout = 30 * time.Second
-	}
-	f.DurationVar(&a.timeout, "timeout", timeout, "deadline of each single call (imports and exports run until done) [TRICKLE_TIMEOUT]")
+	f.StringVar(&a.addr, "admin-addr", "127.0.0.1:7403", "authd admin listener (admin_addr), gRPC [TRICKLE_ADMIN_ADDR]")
+	f.StringVar(&a.addr, "addr", "127.0.0.1:7403", "")
+	_ = f.MarkDeprecated("addr", "use --admin-addr: the management API is served on authd's admin_addr only")
+	f.StringVar(&a.adminKey, "admin-key", "", "admin API key [TRICKLE_ADMIN_KEY]")
+	f.StringVar(&a.adminKeyFile, "admin-key-file", "", "file holding the admin API key [TRICKLE_ADMIN_KEY_FILE]")
+	f.BoolVar(&a.tls, "tls", false, "use TLS (implied by --tls-ca or --tls-cert) [TRICKLE_TLS]")
+	f.StringVar(&a.caFile, "tls-ca", "", "CA certificate (PEM) to verify authd [TRICKLE_TLS_CA]")
+	f.StringVar(&a.certFile, "tls-cert", "", "client certificate (PEM) for mTLS [TRICKLE_TLS_CERT]")
+	f.StringVar(&a.keyFile, "tls-key", "", "client key (PEM) for mTLS [TRICKLE_TLS_KEY]")
+	f.StringVar(&a.srvName, "tls-server-name", "", "server name to verify [TRICKLE_TLS_SERVER_NAME]")
+	f.StringVarP(&a.output, "output", "o", "table", "output format: table or json [TRICKLE_OUTPUT]")
+	f.DurationVar(&a.timeout, "timeout", 30*time.Second, "deadline of each single call (imports and exports run until done) [TRICKLE_TIMEOUT]")
 
 	root.AddCommand(a.statusCmd(), a.usersCmd(), a.resetTicketCmd(), a.tokenCmd(), a.importCmd(), a.exportCmd())
 	return root

@@ -68,7 +68,7 @@ func start(t *testing.T, pgAddr string) *env {
 	e := &env{t: t, dbName: db.Name(), legacy: connectortest.Start(t)}
 	var cfg config.Config
 	cfg.SetDefaults()
-	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.MongoDB.URI = kitconfig.SecretLiteral(mongotest.URI(t))
 	cfg.MongoDB.Database = db.Name()
 	cfg.MongoDB.Timeout = time.Minute
@@ -112,8 +112,8 @@ func (e *env) authctl(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	getenv := func(k string) string {
 		switch k {
-		case "TRICKLE_ADDR":
-			return e.srv.GRPCAddr()
+		case "TRICKLE_ADMIN_ADDR":
+			return e.srv.AdminAddr()
 		case "TRICKLE_ADMIN_KEY":
 			return adminKey
 		}
@@ -571,4 +571,32 @@ func TestImport100k(t *testing.T) {
 			t.Fatalf("login after the import: %v", err)
 		}
 	})
+}
+
+// --help never prints a secret: flag defaults do not come from the
+// environment, which is read only when a command runs.
+func TestHelpDoesNotPrintTheAdminKey(t *testing.T) {
+	const secret = "s3cret-admin-key-from-env"
+	getenv := func(k string) string {
+		switch k {
+		case "TRICKLE_ADMIN_KEY":
+			return secret
+		case "TRICKLE_TLS_KEY":
+			return "/secret/path/key.pem"
+		}
+		return ""
+	}
+	for _, args := range [][]string{{"--help"}, {"status", "--help"}, {"users", "--help"}, {"token", "verify", "--help"}} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, strings.NewReader(""), &out, &errb, getenv); code != 0 {
+			t.Fatalf("authctl %v: exit %d: %s", args, code, errb.String())
+		}
+		all := out.String() + errb.String()
+		if strings.Contains(all, secret) || strings.Contains(all, "/secret/path") {
+			t.Fatalf("authctl %v printed a value from the environment:\n%s", args, all)
+		}
+		if !strings.Contains(all, "TRICKLE_ADMIN_KEY") {
+			t.Fatalf("authctl %v: the help no longer names the variable:\n%s", args, all)
+		}
+	}
 }

@@ -286,7 +286,7 @@ func (a *app) tokenCmd() *cobra.Command {
 			return a.table("CLAIM\tVALUE", rows)
 		},
 	}
-	verify.Flags().StringVar(&jwksURL, "jwks-url", a.env("TRICKLE_JWKS_URL", ""), "the service's JWKS [TRICKLE_JWKS_URL]")
+	verify.Flags().StringVar(&jwksURL, "jwks-url", "", "the service's JWKS [TRICKLE_JWKS_URL]")
 	verify.Flags().StringVar(&issuer, "issuer", "", "expected iss (default: not checked)")
 	verify.Flags().StringVar(&audience, "audience", "", "expected aud (default: not checked)")
 	cmd.AddCommand(verify)

@@ -29,6 +29,7 @@ func main() {
 	flag.StringVar(&o.GRPCAddr, "grpc", "127.0.0.1:7400", "auth service gRPC address")
 	flag.StringVar(&o.HTTPAddr, "http", "127.0.0.1:7401", "auth service REST address")
 	flag.StringVar(&o.OpsAddr, "ops", "127.0.0.1:7402", "auth service /metrics and probes address")
+	flag.StringVar(&o.AdminAddr, "admin", "127.0.0.1:7403", "auth service management API address (gRPC and REST)")
 	flag.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 	flag.Parse()
 	o.MongoFromEnv = os.Getenv("MONGODB_URI") != ""

@@ -89,7 +89,7 @@ func startRun(t *testing.T, dir string, reset bool, check func(*testing.T, *Demo
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, Options{
-			DataDir: dir, Reset: reset, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", OpsAddr: "127.0.0.1:0",
+			DataDir: dir, Reset: reset, GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", OpsAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 			LogLevel: "warn", Log: &logs, Out: &out,
 		}, func(d *Demo) { readyc <- d })
 	}()
@@ -144,7 +144,7 @@ func checkStatus(t *testing.T, d *Demo, migrated int64) {
 			PercentMigrated float64 `json:"percent_migrated"`
 		} `json:"status"`
 	}
-	url := "http://" + d.HTTPAddr + "/v1/connections/" + d.Connection + "/migration"
+	url := "http://" + d.AdminAddr + "/v1/connections/" + d.Connection + "/migration"
 	call(t, http.MethodGet, url, "", nil, http.StatusUnauthorized, nil)
 	call(t, http.MethodGet, url, d.AdminKey, nil, http.StatusOK, &r)
 	if r.Status.MigratedUsers != migrated || r.Status.LegacyTotal != int64(len(demoUsers)) {

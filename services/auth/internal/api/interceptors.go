@@ -73,9 +73,12 @@ const requestIDHeader = "x-request-id"
 // RetryAfterHeader is the response metadata key mapped to HTTP Retry-After.
 const RetryAfterHeader = "retry-after"
 
+// requestID is the caller's x-request-id when it is 1 to 64 characters of
+// [A-Za-z0-9._-] (it goes into logs and response headers as given), else a
+// fresh random one.
 func requestID(ctx context.Context) string {
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(requestIDHeader); len(v) > 0 && len(v[0]) > 0 && len(v[0]) <= 64 {
+		if v := md.Get(requestIDHeader); len(v) == 1 && safeRequestID(v[0]) {
 			return v[0]
 		}
 	}
@@ -84,10 +87,23 @@ func requestID(ctx context.Context) string {
 	return hex.EncodeToString(b[:])
 }
 
+func safeRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // UnaryInterceptor assigns a request id, recovers panics, maps errors to
-// status codes and logs each call. Requests are never logged: they carry
-// passwords.
-func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
+// status codes and logs each call with the client IP (see ClientIPs).
+// Requests are never logged: they carry passwords.
+func UnaryInterceptor(log *slog.Logger, ips ClientIPs) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		id := requestID(ctx)
 		ctx = context.WithValue(ctx, requestIDKey{}, id)
@@ -103,7 +119,7 @@ func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 			if apperr.KindOf(err) == apperr.Internal && err != nil {
 				level = slog.LevelError
 			}
-			attrs := []any{"method", info.FullMethod, "request_id", id, "duration_ms", time.Since(start).Milliseconds()}
+			attrs := []any{"method", info.FullMethod, "request_id", id, "client_ip", ips.Of(ctx), "duration_ms", time.Since(start).Milliseconds()}
 			if err != nil {
 				attrs = append(attrs, "code", kindCodes[apperr.KindOf(err)].String(), "err", err)
 			}

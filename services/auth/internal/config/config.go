@@ -26,6 +26,13 @@ type Config struct {
 	GRPCAddr string `yaml:"grpc_addr"`
 	HTTPAddr string `yaml:"http_addr"`
 	OpsAddr  string `yaml:"ops_addr"`
+	// AdminAddr serves the ManagementService (gRPC and its REST routes on
+	// one port) and nothing else; the public listeners do not serve it.
+	// Keep it on loopback or a private network (see admin.tls).
+	AdminAddr string `yaml:"admin_addr"`
+	// Limits bound what clients can make the service hold (connections,
+	// streams, calls waiting for password hashing).
+	Limits Limits `yaml:"limits"`
 
 	Log         kitserver.LogConfig `yaml:"log"`
 	MongoDB     MongoDB             `yaml:"mongodb"`
@@ -43,9 +50,10 @@ type Config struct {
 	// BruteForce blocks password guessing per (connection, identifier, IP)
 	// and throttles IPs that fail across identifiers (needs redis.addr).
 	BruteForce bruteforce.Config `yaml:"brute_force"`
-	// TrustedProxies are CIDRs whose x-forwarded-for is believed when
-	// finding a client's IP. Loopback (the in-process REST gateway) is
-	// always trusted; add your load balancers.
+	// TrustedProxies are CIDRs whose x-forwarded-for (gRPC metadata or
+	// REST header) is believed when finding a client's IP. The in-process
+	// REST gateway is trusted through its own in-memory connection;
+	// loopback is not trusted unless listed here. Add your load balancers.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Tracing exports OpenTelemetry spans (off by default); traces continue
 	// into the connectors over gRPC.
@@ -69,6 +77,55 @@ type Admin struct {
 	// KEY"). Unset: the ManagementService answers PERMISSION_DENIED. Read on
 	// every call, so a rotated key file applies at once.
 	APIKey kitconfig.Secret `yaml:"api_key"`
+	// TLS of the admin listener (admin_addr); empty serves plaintext.
+	TLS AdminTLS `yaml:"tls"`
+}
+
+// AdminTLS secures the admin listener. With ClientCAFile set, every
+// client must present a certificate signed by it (mTLS), on top of the
+// API key.
+type AdminTLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Limits is admission control. Whatever the number of clients, the
+// service holds at most MaxConnections connections per listener, each with
+// at most MaxConcurrentStreams calls, and at most MaxInFlight + MaxQueue
+// calls that hash passwords; beyond that callers get RESOURCE_EXHAUSTED
+// (HTTP 429 with Retry-After) instead of memory growth.
+type Limits struct {
+	// MaxConnections per public listener (gRPC, REST). Beyond it new
+	// connections wait in the kernel's accept backlog until one closes.
+	// Default 1024: three listeners stay well below a 4096 fd limit.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxAdminConnections caps the admin and ops listeners. Default 64.
+	MaxAdminConnections int `yaml:"max_admin_connections"`
+	// MaxConcurrentStreams per HTTP/2 connection (gRPC and REST). Default 64.
+	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
+	// IdleTimeout closes connections without calls (gRPC max connection
+	// idle, HTTP keep-alive idle). Default 2m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// HandshakeTimeout closes connections that do not complete the
+	// HTTP/2 (gRPC) preface or send request headers (REST). Default 10s.
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
+	// KeepaliveMinTime: clients pinging more often are disconnected
+	// (gRPC keepalive enforcement). Default 30s.
+	KeepaliveMinTime time.Duration `yaml:"keepalive_min_time"`
+	// MaxInFlight calls that hash passwords (Login, SignUp, password
+	// reset) run at once; MaxQueue more wait, each at most QueueTimeout.
+	// Defaults 64, 256 and 2s. Password hashing itself is also bounded
+	// by password.max_concurrent.
+	MaxInFlight  int           `yaml:"max_in_flight"`
+	MaxQueue     int           `yaml:"max_queue"`
+	QueueTimeout time.Duration `yaml:"queue_timeout"`
+	// MaxPerClient bounds the in-flight and queued calls of one client IP,
+	// so one address cannot take every slot. Default 16.
+	MaxPerClient int `yaml:"max_per_client"`
+	// DefaultDeadline applies to calls that arrive without a deadline.
+	// Default 30s.
+	DefaultDeadline time.Duration `yaml:"default_deadline"`
 }
 
 // PasswordPolicy applies to passwords chosen in Trickle (sign-up and
@@ -137,6 +194,13 @@ type Redis struct {
 	KeyPrefix string           `yaml:"key_prefix"`
 	TLS       bool             `yaml:"tls"`
 	Timeout   time.Duration    `yaml:"timeout"`
+	// PoolSize is the most connections to Redis (default 64); MinIdleConns
+	// are kept open (default 4). A command waits at most PoolTimeout
+	// (default 500ms) for a free connection, then fails with a pool
+	// timeout (which is not Redis being down).
+	PoolSize     int           `yaml:"pool_size"`
+	PoolTimeout  time.Duration `yaml:"pool_timeout"`
+	MinIdleConns int           `yaml:"min_idle_conns"`
 }
 
 // Password is the service's own password hashing (argon2id).
@@ -212,9 +276,11 @@ func (c *Config) SetDefaults() {
 	c.GRPCAddr = "127.0.0.1:7400"
 	c.HTTPAddr = "127.0.0.1:7401"
 	c.OpsAddr = "127.0.0.1:7402"
+	c.AdminAddr = "127.0.0.1:7403"
+	c.Limits = DefaultLimits()
 	c.Log = kitserver.LogConfig{Level: "info", Format: "json"}
 	c.MongoDB = MongoDB{URI: kitconfig.SecretLiteral("mongodb://127.0.0.1:27017"), Database: "trickle", Timeout: 5 * time.Second}
-	c.Redis = Redis{KeyPrefix: "trickle:", Timeout: time.Second}
+	c.Redis = Redis{KeyPrefix: "trickle:", Timeout: time.Second, PoolSize: 64, PoolTimeout: 500 * time.Millisecond, MinIdleConns: 4}
 	c.Password = Password{Params: password.DefaultParams(), Policy: PasswordPolicy{MinLength: 8, MaxBytes: password.MaxLength, ForbidEmail: true}}
 	c.Tokens = Tokens{Issuer: "trickle", Audience: "trickle", TTL: time.Hour}
 	c.Shutdown = 15 * time.Second
@@ -226,6 +292,44 @@ func (c *Config) SetDefaults() {
 	c.Reload = Reload{WatchInterval: 5 * time.Second, Grace: 30 * time.Second}
 }
 
+// DefaultLimits are the documented admission defaults.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxConnections: 1024, MaxAdminConnections: 64, MaxConcurrentStreams: 64,
+		IdleTimeout: 2 * time.Minute, HandshakeTimeout: 10 * time.Second, KeepaliveMinTime: 30 * time.Second,
+		MaxInFlight: 64, MaxQueue: 256, QueueTimeout: 2 * time.Second, MaxPerClient: 16, DefaultDeadline: 30 * time.Second,
+	}
+}
+
+func (l Limits) validate() error {
+	if l.MaxConnections < 1 || l.MaxAdminConnections < 1 || l.MaxConcurrentStreams < 1 || l.MaxInFlight < 1 ||
+		l.MaxQueue < 0 || l.MaxPerClient < 1 {
+		return errors.New("limits: max_connections, max_admin_connections, max_concurrent_streams, max_in_flight and max_per_client must be at least 1, max_queue at least 0")
+	}
+	if l.IdleTimeout <= 0 || l.HandshakeTimeout <= 0 || l.KeepaliveMinTime <= 0 || l.QueueTimeout <= 0 || l.DefaultDeadline <= 0 {
+		return errors.New("limits: idle_timeout, handshake_timeout, keepalive_min_time, queue_timeout and default_deadline must be positive")
+	}
+	return nil
+}
+
+func (r Redis) validate() error {
+	if r.PoolSize < 1 || r.MinIdleConns < 0 || r.MinIdleConns > r.PoolSize || r.PoolTimeout <= 0 {
+		return errors.New("redis: need pool_size >= 1, 0 <= min_idle_conns <= pool_size and pool_timeout > 0")
+	}
+	return nil
+}
+
+func (a Admin) validate() error {
+	t := a.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("admin.tls: cert_file and key_file go together")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		return errors.New("admin.tls: client_ca_file (mTLS) needs cert_file and key_file")
+	}
+	return nil
+}
+
 // DefaultConnectorTimeout applies when a connector has no timeout.
 const DefaultConnectorTimeout = 5 * time.Second
 
@@ -234,9 +338,14 @@ var connectionName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
 // Validate implements kitconfig.Validator.
 func (c *Config) Validate() error {
 	var errs []error
-	for _, a := range []struct{ name, addr string }{{"grpc_addr", c.GRPCAddr}, {"http_addr", c.HTTPAddr}, {"ops_addr", c.OpsAddr}} {
+	for _, a := range []struct{ name, addr string }{{"grpc_addr", c.GRPCAddr}, {"http_addr", c.HTTPAddr}, {"ops_addr", c.OpsAddr}, {"admin_addr", c.AdminAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))
+		}
+	}
+	for _, err := range []error{c.Limits.validate(), c.Redis.validate(), c.Admin.validate()} {
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if !c.MongoDB.URI.IsSet() || c.MongoDB.Database == "" {

@@ -36,6 +36,9 @@ func TestExampleConfigLoads(t *testing.T) {
 	if p := cfg.Password.Policy; p.MinLength != 8 || p.MaxBytes != 1024 || !p.ForbidEmail {
 		t.Fatalf("password policy: %+v", p)
 	}
+	if cfg.AdminAddr != "127.0.0.1:7403" || cfg.Admin.TLS.ClientCAFile == "" || cfg.Limits.MaxConnections != 1024 || cfg.Redis.PoolSize != 64 {
+		t.Fatalf("admin_addr, admin.tls, limits or redis pool: %q %+v %+v %+v", cfg.AdminAddr, cfg.Admin.TLS, cfg.Limits, cfg.Redis)
+	}
 	if !cfg.Admin.APIKey.IsSet() || cfg.PasswordReset.Webhook.URL == "" || cfg.PasswordReset.Webhook.MaxAttempts != 5 ||
 		cfg.PasswordReset.TicketTTL != time.Hour || cfg.Status.CacheTTL != 30*time.Second || cfg.Reload.WatchInterval != 5*time.Second {
 		t.Fatalf("admin, reset, status or reload: %+v %+v %+v %+v", cfg.Admin, cfg.PasswordReset, cfg.Status, cfg.Reload)
@@ -58,6 +61,12 @@ func TestDefaultsWorkOnLoopback(t *testing.T) {
 	if cfg.GRPCAddr != "127.0.0.1:7400" || cfg.Password.MemoryKiB != 19456 || cfg.Tokens.TTL != time.Hour {
 		t.Fatalf("defaults: %+v", cfg)
 	}
+	if cfg.AdminAddr != "127.0.0.1:7403" || cfg.Limits != config.DefaultLimits() || len(cfg.TrustedProxies) != 0 {
+		t.Fatalf("admin_addr, limits or trusted_proxies defaults: %q %+v %v", cfg.AdminAddr, cfg.Limits, cfg.TrustedProxies)
+	}
+	if r := cfg.Redis; r.PoolSize != 64 || r.PoolTimeout != 500*time.Millisecond || r.MinIdleConns != 4 {
+		t.Fatalf("redis pool defaults: %+v", r)
+	}
 }
 
 func TestInvalidConfigsAreRefusedWithReasons(t *testing.T) {
@@ -72,6 +81,11 @@ func TestInvalidConfigsAreRefusedWithReasons(t *testing.T) {
 		"policy":         {"tokens: {dev_key_dir: /x}\npassword: {policy: {min_length: 0}}\n", "min_length"},
 		"webhook secret": {"tokens: {dev_key_dir: /x}\npassword_reset: {webhook: {url: 'https://x'}}\n", "webhook.secret"},
 		"webhook url":    {"tokens: {dev_key_dir: /x}\npassword_reset: {webhook: {url: 'ftp://x', secret: {env: HOME}}}\n", "webhook.url"},
+		"no limits":      {"tokens: {dev_key_dir: /x}\nlimits: {max_in_flight: 0}\n", "max_in_flight"},
+		"no deadline":    {"tokens: {dev_key_dir: /x}\nlimits: {default_deadline: 0s}\n", "default_deadline"},
+		"redis pool":     {"tokens: {dev_key_dir: /x}\nredis: {pool_size: 2, min_idle_conns: 3}\n", "min_idle_conns"},
+		"admin mtls":     {"tokens: {dev_key_dir: /x}\nadmin: {tls: {client_ca_file: /ca.pem}}\n", "client_ca_file"},
+		"admin addr":     {"tokens: {dev_key_dir: /x}\nadmin_addr: nope\n", "admin_addr"},
 		"unset env":      {"tokens: {dev_key_dir: ${TRICKLE_TEST_UNSET_VAR}}\n", "TRICKLE_TEST_UNSET_VAR"},
 	} {
 		_, err := config.Load(write(t, c.body))

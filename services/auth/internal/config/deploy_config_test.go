@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"net"
 	"testing"
 
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
@@ -23,5 +24,9 @@ func TestKubernetesConfigLoads(t *testing.T) {
 	}
 	if cfg.Redis.Addr == "" {
 		t.Error("several replicas need the Redis lock")
+	}
+	// The management API is not reachable over the pod network without mTLS.
+	if host, _, _ := net.SplitHostPort(cfg.AdminAddr); host != "127.0.0.1" && cfg.Admin.TLS.ClientCAFile == "" {
+		t.Errorf("admin_addr %s is reachable from other pods without admin.tls.client_ca_file", cfg.AdminAddr)
 	}
 }

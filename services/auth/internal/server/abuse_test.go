@@ -68,6 +68,7 @@ func burst(n int, call func(i int) error) *outcomes {
 func TestParallelGuessesCheckAtMostTenPasswords(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
+	relaxAdmission(cfg) // every guess reaches the brute-force protection
 	clients := []authv1.AuthServiceClient{authClient(t, e.start(cfg)), authClient(t, e.start(cfg))}
 	e.legacy.Add(connectortest.User{Password: "enigma-1912", Profile: &connectorv1.LegacyProfile{LegacyId: "1002", Email: "alan@example.com", Username: "alan"}})
 	ctx := context.Background()
@@ -106,6 +107,7 @@ func TestParallelGuessesCheckAtMostTenPasswords(t *testing.T) {
 func TestSignUpProbesAndResetFloodsAreThrottled(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
+	relaxAdmission(cfg)
 	for i := range 30 {
 		e.legacy.Add(connectortest.User{Password: "x-long-password", Profile: &connectorv1.LegacyProfile{
 			LegacyId: fmt.Sprint(5000 + i), Email: fmt.Sprintf("taken%d@example.com", i)}})
@@ -149,6 +151,9 @@ func TestBlockedAccountStaysBlockedUnderAFlood(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
 	cfg.TrustedProxies = []string{"127.0.0.0/8"} // the test's load balancer sets x-forwarded-for
+	// A small Redis pool that attacker load exhausts: an exhausted pool
+	// must refuse attempts, never let them through unchecked.
+	cfg.Redis.PoolSize, cfg.Redis.PoolTimeout = 2, 2*time.Millisecond
 	// The flood goes to a connection without a legacy store: the cheapest
 	// login there is, so the most of them per second.
 	cfg.Connections = append(cfg.Connections, config.Connection{Name: "native"})

@@ -144,10 +144,10 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	_, err = mgmt.UpdateUser(asAdmin(adminKey), &authv1.UpdateUserRequest{UserId: su.GetUser().GetUserId(),
 		User: &authv1.User{Name: "New Name", UserMetadata: md}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name", "user_metadata"}}})
 	must("update", err)
-	if code, _ := rest(t, "PATCH", base+"/v1/users/"+su.GetUser().GetUserId(), adminKey, map[string]any{"nickname": "nn"}); code != http.StatusOK {
+	if code, _ := rest(t, "PATCH", "http://"+srv.AdminAddr()+"/v1/users/"+su.GetUser().GetUserId(), adminKey, map[string]any{"nickname": "nn"}); code != http.StatusOK {
 		t.Fatalf("REST update: %d", code)
 	}
-	if code, _ := rest(t, "GET", base+"/v1/users", adminKey+"-wrong", nil); code != http.StatusUnauthorized && code != http.StatusForbidden {
+	if code, _ := rest(t, "GET", "http://"+srv.AdminAddr()+"/v1/users", adminKey+"-wrong", nil); code != http.StatusUnauthorized && code != http.StatusForbidden {
 		t.Fatalf("wrong admin key: %d", code)
 	}
 

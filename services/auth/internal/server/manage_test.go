@@ -34,8 +34,10 @@ import (
 
 const adminKey = "test-admin-key-0123456789"
 
+// mgmtClient talks to the admin listener, the only one serving the
+// ManagementService.
 func mgmtClient(t *testing.T, srv *server.Server) authv1.ManagementServiceClient {
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(srv.AdminAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestManagementAPIOverGRPCAndREST(t *testing.T) {
 	cfg.Status.CacheTTL = 0
 	srv := e.start(cfg)
 	auth, mgmt := authClient(t, srv), mgmtClient(t, srv)
-	base := "http://" + srv.HTTPAddr()
+	base, public := "http://"+srv.AdminAddr(), "http://"+srv.HTTPAddr()
 	ctx := context.Background()
 
 	res, err := auth.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: "grace", Password: "pa55-wörd"})
@@ -210,11 +212,11 @@ func TestManagementAPIOverGRPCAndREST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, body = postJSON(t, base+"/v1/password-reset/confirm", map[string]string{"ticket": tk.GetTicket(), "new_password": "alan's new password"})
+	code, body = postJSON(t, public+"/v1/password-reset/confirm", map[string]string{"ticket": tk.GetTicket(), "new_password": "alan's new password"})
 	if code != http.StatusOK || body["user_id"] == "" {
 		t.Fatalf("reset over REST: %d %v", code, body)
 	}
-	code, _ = postJSON(t, base+"/v1/password-reset/confirm", map[string]string{"ticket": tk.GetTicket(), "new_password": "again, again"})
+	code, _ = postJSON(t, public+"/v1/password-reset/confirm", map[string]string{"ticket": tk.GetTicket(), "new_password": "again, again"})
 	if code != http.StatusBadRequest {
 		t.Fatalf("second use of a ticket: %d", code)
 	}
@@ -226,7 +228,7 @@ func TestManagementAPIOverGRPCAndREST(t *testing.T) {
 func TestManagementAPIIsClosedWithoutAKey(t *testing.T) {
 	e := newEnv(t)
 	srv := e.start(e.config())
-	if code, _ := rest(t, "GET", "http://"+srv.HTTPAddr()+"/v1/connections", "anything", nil); code != http.StatusForbidden {
+	if code, _ := rest(t, "GET", "http://"+srv.AdminAddr()+"/v1/connections", "anything", nil); code != http.StatusForbidden {
 		t.Fatalf("management without a configured key: %d, want 403", code)
 	}
 	_, err := mgmtClient(t, srv).ListConnections(asAdmin("anything"), &authv1.ListConnectionsRequest{})
@@ -250,6 +252,7 @@ func (e *env) writeConfig(path string, legacyEnabled bool, watch string, extra s
 	body := fmt.Sprintf(`grpc_addr: 127.0.0.1:0
 http_addr: 127.0.0.1:0
 ops_addr: 127.0.0.1:0
+admin_addr: 127.0.0.1:0
 mongodb: {uri: %q, database: %q}
 redis: {addr: %q, key_prefix: %q}
 password: {memory_kib: 64, time: 1, threads: 1}

@@ -22,14 +22,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/reflection"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/trickle-auth/trickle/connectors/kit/tracing"
-	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/account"
 	"github.com/trickle-auth/trickle/services/auth/internal/api"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
@@ -65,12 +60,12 @@ type Server struct {
 	tokens   *token.Issuer
 	health   *health.Server
 
-	grpcSrv                  *grpc.Server
-	httpSrv, opsSrv          *http.Server
-	grpcLis, httpLis, opsLis net.Listener
-	gatewayConn              *grpc.ClientConn
-	closers                  []func()
-	configPath               string // reloaded on SIGHUP and change (WatchConfig)
+	grpcSrv, adminGRPC                 *grpc.Server
+	httpSrv, adminHTTP, opsSrv         *http.Server
+	grpcLis, httpLis, adminLis, opsLis net.Listener
+	gatewayLis, adminGatewayLis        *api.GatewayListener
+	closers                            []func()
+	configPath                         string // reloaded on SIGHUP and change (WatchConfig)
 }
 
 // New connects to the stores, builds the services and binds the listeners.
@@ -101,14 +96,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 
 	var locker lock.Locker = lock.NewLocal()
 	if cfg.Redis.Addr != "" {
-		opts := &redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, DB: cfg.Redis.DB,
-			DialTimeout: cfg.Redis.Timeout, ReadTimeout: cfg.Redis.Timeout, WriteTimeout: cfg.Redis.Timeout}
-		if cfg.Redis.Password.IsSet() {
-			if opts.Password, err = cfg.Redis.Password.Value(); err != nil {
-				return nil, fmt.Errorf("redis.password: %w", err)
-			}
+		if s.redis, err = newRedis(cfg.Redis); err != nil {
+			return nil, err
 		}
-		s.redis = redis.NewClient(opts)
 		s.closers = append(s.closers, func() { _ = s.redis.Close() })
 		locker = lock.NewRedis(s.redis, cfg.Redis.KeyPrefix+"lock:")
 	} else {
@@ -158,64 +148,45 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 		return nil, err
 	}
 
-	// gRPC.
 	s.health = health.NewServer()
-	s.grpcSrv = grpc.NewServer(
-		grpc.MaxRecvMsgSize(maxMessageBytes),
-		tracing.ServerOption(),
-		grpc.ChainUnaryInterceptor(api.UnaryInterceptor(log), api.AdminInterceptor(adminKey(cfg.Admin))),
-		grpc.ChainStreamInterceptor(api.StreamInterceptor(log), api.AdminStreamInterceptor(adminKey(cfg.Admin))),
-	)
-	clientIPs := api.ClientIPs{Trusted: append(api.DefaultTrustedProxies(), cfg.TrustedProxyPrefixes()...)}
-	authv1.RegisterAuthServiceServer(s.grpcSrv, &api.AuthServer{Logins: s.logins, Tokens: s.tokens, Accounts: s.accounts, Guard: guard, ClientIPs: clientIPs})
-	authv1.RegisterManagementServiceServer(s.grpcSrv, &api.ManagementServer{Manage: manager, Tickets: s.accounts, Guard: guard,
-		Importer: importer.New(s.store, s.conns, hasher.Verifier(), log)})
-	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
-	reflection.Register(s.grpcSrv)
-
-	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-		return nil, fmt.Errorf("grpc_addr: %w", err)
-	}
-	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("http_addr: %w", err)
-	}
-	if s.opsLis, err = net.Listen("tcp", cfg.OpsAddr); err != nil {
-		return nil, fmt.Errorf("ops_addr: %w", err)
-	}
-
-	// REST: the gateway calls our own gRPC listener, so REST requests pass
-	// through the same interceptors as gRPC ones.
-	s.gatewayConn, err = grpc.NewClient(s.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
+	ips := api.ClientIPs{Trusted: cfg.TrustedProxyPrefixes()}
+	if err := s.listen(cfg); err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, func() { _ = s.gatewayConn.Close() })
-	gw := runtime.NewServeMux(runtime.WithOutgoingHeaderMatcher(outgoingHeader), runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-		UnmarshalOptions: protojson.UnmarshalOptions{},
-	}))
-	if err := authv1.RegisterAuthServiceHandler(ctx, gw, s.gatewayConn); err != nil {
+	if err := s.newPublic(ctx, reg, ips, &api.AuthServer{Logins: s.logins, Tokens: s.tokens, Accounts: s.accounts, Guard: guard, ClientIPs: ips}); err != nil {
 		return nil, err
 	}
-	if err := authv1.RegisterManagementServiceHandler(ctx, gw, s.gatewayConn); err != nil {
+	if err := s.newAdmin(ctx, ips, &api.ManagementServer{Manage: manager, Tickets: s.accounts, Guard: guard,
+		Importer: importer.New(s.store, s.conns, hasher.Verifier(), log)}); err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle(token.JWKSPath, s.tokens.JWKSHandler())
-	mux.Handle("/", limitBody(gw, maxBodyBytes))
-	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-
 	ops := http.NewServeMux()
 	ops.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ops.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	ops.HandleFunc("/readyz", s.readyz)
-	s.opsSrv = &http.Server{Handler: ops, ReadHeaderTimeout: 10 * time.Second}
+	s.opsSrv = &http.Server{Handler: ops, ReadHeaderTimeout: cfg.Limits.HandshakeTimeout, ReadTimeout: 30 * time.Second, IdleTimeout: cfg.Limits.IdleTimeout}
 	return s, nil
 }
 
-// GRPCAddr, HTTPAddr and OpsAddr are the bound addresses (useful with
-// port 0).
+func newRedis(c config.Redis) (*redis.Client, error) {
+	opts := &redis.Options{Addr: c.Addr, Username: c.Username, DB: c.DB,
+		DialTimeout: c.Timeout, ReadTimeout: c.Timeout, WriteTimeout: c.Timeout,
+		PoolSize: c.PoolSize, PoolTimeout: c.PoolTimeout, MinIdleConns: c.MinIdleConns, MaxActiveConns: c.PoolSize}
+	if c.Password.IsSet() {
+		var err error
+		if opts.Password, err = c.Password.Value(); err != nil {
+			return nil, fmt.Errorf("redis.password: %w", err)
+		}
+	}
+	return redis.NewClient(opts), nil
+}
+
+// GRPCAddr, HTTPAddr, AdminAddr and OpsAddr are the bound addresses
+// (useful with port 0).
 func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// AdminAddr is the management listener's address (gRPC and REST).
+func (s *Server) AdminAddr() string { return s.adminLis.Addr().String() }
 
 // HTTPAddr is the REST listener's address.
 func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
@@ -245,13 +216,16 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.close()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.grpcSrv.Serve(s.grpcLis) })
+	g.Go(func() error { return s.grpcSrv.Serve(s.gatewayLis) })
+	g.Go(func() error { return s.adminGRPC.Serve(s.adminGatewayLis) })
 	g.Go(func() error { return ignoreClosed(s.httpSrv.Serve(s.httpLis)) })
+	g.Go(func() error { return ignoreClosed(s.adminHTTP.Serve(s.adminLis)) })
 	g.Go(func() error { return ignoreClosed(s.opsSrv.Serve(s.opsLis)) })
 	if s.configPath != "" {
 		g.Go(func() error { s.watch(gctx); return nil })
 	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	s.log.Info("auth service started", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "ops", s.OpsAddr(), "connections", len(s.cfg.Connections))
+	s.log.Info("auth service started", "grpc", s.GRPCAddr(), "http", s.HTTPAddr(), "admin", s.AdminAddr(), "ops", s.OpsAddr(), "connections", len(s.cfg.Connections))
 	g.Go(func() error {
 		<-gctx.Done()
 		s.shutdown()
@@ -269,13 +243,15 @@ func (s *Server) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown)
 	defer cancel()
 	_ = s.httpSrv.Shutdown(ctx)
+	_ = s.adminHTTP.Shutdown(ctx)
 	done := make(chan struct{})
-	go func() { s.grpcSrv.GracefulStop(); close(done) }()
+	go func() { s.grpcSrv.GracefulStop(); s.adminGRPC.GracefulStop(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 		s.log.Warn("shutdown deadline passed: stopping in-flight calls")
 		s.grpcSrv.Stop()
+		s.adminGRPC.Stop()
 	}
 	_ = s.opsSrv.Shutdown(ctx)
 	s.accounts.Close(ctx) // background reset deliveries

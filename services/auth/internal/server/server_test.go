@@ -60,7 +60,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) config() *config.Config {
 	var cfg config.Config
 	cfg.SetDefaults()
-	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.MongoDB.URI = kitconfig.SecretLiteral(mongotest.URI(e.t))
 	cfg.MongoDB.Database = e.dbName
 	// FerretDB on SQLite under -race on a loaded 2-core CI machine can take
@@ -78,6 +78,14 @@ func (e *env) config() *config.Config {
 		e.t.Fatal(err)
 	}
 	return &cfg
+}
+
+// relaxAdmission lets every call of a storm from this one test client
+// (one IP) in: for tests of something other than admission control
+// (TestLoginFloodIsRefusedNotQueued covers that).
+func relaxAdmission(cfg *config.Config) {
+	cfg.Limits.MaxInFlight, cfg.Limits.MaxQueue, cfg.Limits.MaxPerClient = 1000, 1000, 2000
+	cfg.Limits.QueueTimeout = 10 * time.Minute
 }
 
 // start runs one auth service instance until the test ends.
@@ -277,7 +285,9 @@ func TestLoginStormOverThreeInstances(t *testing.T) {
 	e.legacy.SetDelay(30 * time.Millisecond)
 	var clients []authv1.AuthServiceClient
 	for range 3 {
-		clients = append(clients, authClient(t, e.start(e.config())))
+		cfg := e.config()
+		relaxAdmission(cfg) // 200 concurrent logins from one IP
+		clients = append(clients, authClient(t, e.start(cfg)))
 	}
 	var wg sync.WaitGroup
 	var migrated atomic.Int32

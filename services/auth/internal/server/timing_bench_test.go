@@ -94,7 +94,7 @@ func BenchmarkLoginTiming(b *testing.B) {
 	// The auth service with production settings, brute-force protection off.
 	var cfg config.Config
 	cfg.SetDefaults()
-	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.GRPCAddr, cfg.HTTPAddr, cfg.OpsAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.MongoDB.URI = kitconfig.SecretLiteral(mongotest.URI(b))
 	cfg.MongoDB.Database = mongotest.Database(b).Name()
 	_, prefix := redistest.Client(b)
