@@ -44,7 +44,14 @@ type Deps struct {
 	Reset       config.PasswordReset
 	Notifier    Notifier // nil: self-service resets are not delivered
 	Logger      *slog.Logger
+	// LiveTickets bounds the usable reset tickets of one user: issuing one
+	// more retires the oldest (default DefaultLiveTickets).
+	LiveTickets int
 }
+
+// DefaultLiveTickets: a user who asks again because a message is slow can
+// use any of the last three, and 200 requests still leave three tickets.
+const DefaultLiveTickets = 3
 
 // Service runs sign-ups and password resets.
 type Service struct {
@@ -55,6 +62,7 @@ type Service struct {
 	reset    config.PasswordReset
 	notifier Notifier
 	log      *slog.Logger
+	live     int // LiveTickets
 	now      func() time.Time
 
 	pending chan struct{} // bounds background reset requests
@@ -68,10 +76,13 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.LiveTickets <= 0 {
+		d.LiveTickets = DefaultLiveTickets
+	}
 	bg, stop := context.WithCancel(context.Background())
 	return &Service{
 		store: d.Store, hasher: d.Hasher, conns: d.Connections, policy: d.Policy, reset: d.Reset,
-		notifier: d.Notifier, log: d.Logger, now: time.Now,
+		notifier: d.Notifier, log: d.Logger, live: d.LiveTickets, now: time.Now,
 		pending: make(chan struct{}, max(d.Reset.MaxPending, 1)), bg: bg, stopBg: stop,
 	}
 }
