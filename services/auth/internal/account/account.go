@@ -105,8 +105,9 @@ func (s *Service) Close(ctx context.Context) {
 }
 
 func (s *Service) connection(name string) (*login.Connection, error) {
-	if name == "" {
-		return nil, apperr.New(apperr.InvalidArgument, "connection is required")
+	// Checked first: only a well-formed name is quoted back below.
+	if err := login.CheckConnection(name); err != nil {
+		return nil, err
 	}
 	conn, ok := s.conns.Current().Get(name)
 	if !ok {
@@ -146,18 +147,18 @@ func (s *Service) validateSignUp(conn *login.Connection, in SignUpInput) (email,
 	email, username = store.Normalize(in.Email), store.Normalize(in.Username)
 	switch {
 	case !login.ValidEmail(email):
-		return "", "", apperr.New(apperr.InvalidArgument, "email must be a well-formed address")
+		return "", "", apperr.Invalid("email", "email must be a well-formed address")
 	case username == "" && conn.RequiresUsername:
-		return "", "", apperr.New(apperr.InvalidArgument, "connection %q requires a username", conn.Name)
+		return "", "", apperr.Invalid("username", "connection %q requires a username", conn.Name)
 	case username != "" && !login.ValidUsername(username):
-		return "", "", apperr.New(apperr.InvalidArgument, "username must be 1-128 characters without '@' or spaces")
+		return "", "", apperr.Invalid("username", "username must be 1-128 characters without '@' or spaces")
 	}
 	for _, f := range []struct{ name, v string }{
 		{"name", in.Name}, {"given_name", in.GivenName}, {"family_name", in.FamilyName},
 		{"nickname", in.Nickname}, {"picture", in.Picture}, {"phone_number", in.PhoneNumber},
 	} {
 		if len(f.v) > login.MaxProfileField || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
-			return "", "", apperr.New(apperr.InvalidArgument, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
+			return "", "", apperr.Invalid(f.name, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
 		}
 	}
 	if err := manage.ValidateMetadata("user_metadata", in.UserMetadata); err != nil {

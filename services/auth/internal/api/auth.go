@@ -42,7 +42,7 @@ func (s *AuthServer) Login(ctx context.Context, req *authv1.LoginRequest) (*auth
 		return nil, err
 	}
 	s.guard().Success(ctx, req.GetConnection(), ident, ip)
-	tok, ttl, err := s.Tokens.Issue(token.Claims{Subject: res.User.ID, Email: res.User.Email, Connection: res.User.Connection})
+	tok, ttl, err := s.Tokens.Issue(token.Claims{Subject: res.User.ID, Email: res.User.Email, EmailVerified: res.User.EmailVerified, Connection: res.User.Connection})
 	if err != nil {
 		return nil, apperr.Wrap(apperr.Internal, err, "could not issue a token")
 	}
