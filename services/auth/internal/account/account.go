@@ -44,7 +44,14 @@ type Deps struct {
 	Reset       config.PasswordReset
 	Notifier    Notifier // nil: self-service resets are not delivered
 	Logger      *slog.Logger
+	// LiveTickets bounds the usable reset tickets of one user: issuing one
+	// more retires the oldest (default DefaultLiveTickets).
+	LiveTickets int
 }
+
+// DefaultLiveTickets: a user who asks again because a message is slow can
+// use any of the last three, and 200 requests still leave three tickets.
+const DefaultLiveTickets = 3
 
 // Service runs sign-ups and password resets.
 type Service struct {
@@ -55,6 +62,7 @@ type Service struct {
 	reset    config.PasswordReset
 	notifier Notifier
 	log      *slog.Logger
+	live     int // LiveTickets
 	now      func() time.Time
 
 	pending chan struct{} // bounds background reset requests
@@ -68,10 +76,13 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.LiveTickets <= 0 {
+		d.LiveTickets = DefaultLiveTickets
+	}
 	bg, stop := context.WithCancel(context.Background())
 	return &Service{
 		store: d.Store, hasher: d.Hasher, conns: d.Connections, policy: d.Policy, reset: d.Reset,
-		notifier: d.Notifier, log: d.Logger, now: time.Now,
+		notifier: d.Notifier, log: d.Logger, live: d.LiveTickets, now: time.Now,
 		pending: make(chan struct{}, max(d.Reset.MaxPending, 1)), bg: bg, stopBg: stop,
 	}
 }
@@ -94,8 +105,9 @@ func (s *Service) Close(ctx context.Context) {
 }
 
 func (s *Service) connection(name string) (*login.Connection, error) {
-	if name == "" {
-		return nil, apperr.New(apperr.InvalidArgument, "connection is required")
+	// Checked first: only a well-formed name is quoted back below.
+	if err := login.CheckConnection(name); err != nil {
+		return nil, err
 	}
 	conn, ok := s.conns.Current().Get(name)
 	if !ok {
@@ -135,18 +147,18 @@ func (s *Service) validateSignUp(conn *login.Connection, in SignUpInput) (email,
 	email, username = store.Normalize(in.Email), store.Normalize(in.Username)
 	switch {
 	case !login.ValidEmail(email):
-		return "", "", apperr.New(apperr.InvalidArgument, "email must be a well-formed address")
+		return "", "", apperr.Invalid("email", "email must be a well-formed address")
 	case username == "" && conn.RequiresUsername:
-		return "", "", apperr.New(apperr.InvalidArgument, "connection %q requires a username", conn.Name)
+		return "", "", apperr.Invalid("username", "connection %q requires a username", conn.Name)
 	case username != "" && !login.ValidUsername(username):
-		return "", "", apperr.New(apperr.InvalidArgument, "username must be 1-128 characters without '@' or spaces")
+		return "", "", apperr.Invalid("username", "username must be 1-128 characters without '@' or spaces")
 	}
 	for _, f := range []struct{ name, v string }{
 		{"name", in.Name}, {"given_name", in.GivenName}, {"family_name", in.FamilyName},
 		{"nickname", in.Nickname}, {"picture", in.Picture}, {"phone_number", in.PhoneNumber},
 	} {
 		if len(f.v) > login.MaxProfileField || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
-			return "", "", apperr.New(apperr.InvalidArgument, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
+			return "", "", apperr.Invalid(f.name, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
 		}
 	}
 	if err := manage.ValidateMetadata("user_metadata", in.UserMetadata); err != nil {

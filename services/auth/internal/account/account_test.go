@@ -42,6 +42,7 @@ type harness struct {
 	legacy *connectortest.Server
 	hasher *password.Hasher
 	svc    *account.Service
+	deps   account.Deps
 	hook   *hookServer
 }
 
@@ -115,12 +116,20 @@ func newHarness(t *testing.T, conn func(*config.Connection)) *harness {
 	reset := cfg.PasswordReset
 	reset.Webhook = config.Webhook{URL: h.hook.url, Secret: kitconfig.SecretLiteral(h.hook.secret), Timeout: time.Second, MaxAttempts: 4, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}
 	w := reset.Webhook
-	h.svc = account.New(account.Deps{
+	h.deps = account.Deps{
 		Store: h.st, Hasher: h.hasher, Connections: login.NewConnectionSource(conns), Policy: cfg.Password.Policy, Reset: reset,
 		Notifier: webhook.New(webhook.Config{URL: w.URL, Secret: w.Secret.Value, Timeout: w.Timeout, MaxAttempts: w.MaxAttempts, InitialBackoff: w.InitialBackoff, MaxBackoff: w.MaxBackoff}),
-	})
+	}
+	h.svc = account.New(h.deps)
 	t.Cleanup(func() { h.svc.Close(context.Background()) })
 	return h
+}
+
+// rebuild replaces the service with one built from changed deps.
+func (h *harness) rebuild(change func(*account.Deps)) {
+	h.svc.Close(context.Background())
+	change(&h.deps)
+	h.svc = account.New(h.deps)
 }
 
 func (h *harness) addLegacy(id, email, username, pw string) {

@@ -31,7 +31,13 @@ type ResetEvent struct {
 	ExpiresAt  time.Time `json:"expires_at"`
 }
 
+// errBadTicket is also the answer for a blocked user's ticket: the holder
+// of a ticket learns nothing about the account beyond "it does not work".
 var errBadTicket = apperr.New(apperr.InvalidArgument, "the reset ticket is invalid, used or expired")
+
+// errBlocked: no ticket is issued for a blocked user (an operator is told;
+// a self-service request sends nothing).
+var errBlocked = apperr.New(apperr.FailedPrecondition, "the user is blocked: unblock it before resetting its password")
 
 func hashTicket(t string) string {
 	h := sha256.Sum256([]byte(t))
@@ -82,6 +88,9 @@ func (s *Service) requestInBackground(ctx context.Context, connection, ident str
 	switch {
 	case apperr.KindOf(err) == apperr.NotFound:
 		s.log.Info("password reset for an unknown user: nothing sent", "connection", connection)
+		return
+	case errors.Is(err, errBlocked):
+		s.log.Info("password reset for a blocked user: nothing sent", "connection", connection)
 		return
 	case err != nil:
 		s.log.Warn("password reset request failed", "connection", connection, "err", err)
@@ -142,6 +151,8 @@ func (s *Service) issue(ctx context.Context, connection, ident string, ttl time.
 
 	u, err := s.store.FindByIdentifier(ctx, conn.Name, ident)
 	switch {
+	case err == nil && u.Blocked:
+		return nil, errBlocked
 	case err == nil:
 		t.UserID, out.userID, out.legacyID, out.email = u.ID, u.ID, u.LegacyID, u.Email
 	case !errors.Is(err, store.ErrNotFound):
@@ -158,6 +169,9 @@ func (s *Service) issue(ctx context.Context, connection, ident string, ttl time.
 		}
 		// Migrated already under another email: reset the Trickle user.
 		if u, err := s.store.FindByLegacyID(ctx, conn.Name, p.LegacyID); err == nil {
+			if u.Blocked {
+				return nil, errBlocked
+			}
 			t.UserID, out.userID, out.legacyID, out.email = u.ID, u.ID, u.LegacyID, u.Email
 		} else {
 			t.Identifier, t.LegacyID, out.legacyID, out.email = p.Email, p.LegacyID, p.LegacyID, p.Email
@@ -169,7 +183,8 @@ func (s *Service) issue(ctx context.Context, connection, ident string, ttl time.
 	}
 	out.ticket = base64.RawURLEncoding.EncodeToString(raw[:])
 	t.Hash = hashTicket(out.ticket)
-	if err := s.store.CreateTicket(ctx, t); err != nil {
+	t.Subject = store.TicketSubject(conn.Name, t.UserID, out.legacyID)
+	if err := s.store.CreateTicket(ctx, t, s.live); err != nil {
 		return nil, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}
 	return out, nil
@@ -204,10 +219,12 @@ func (s *Service) legacyProfile(ctx context.Context, conn *login.Connection, ide
 	return u, nil
 }
 
-// ResetPassword redeems a ticket. The ticket is claimed first (once, also
-// under concurrent confirmations); if the reset then fails for a passing
-// reason (legacy store down, a password the policy refuses) the ticket is
-// given back so the user can try again.
+// ResetPassword redeems a ticket. The ticket is claimed first, and with it
+// every other pending ticket of the user dies (once, also under concurrent
+// confirmations of different tickets: see store.Ticket); if the reset then
+// fails for a passing reason (legacy store down, a password the policy
+// refuses) this ticket is given back so the user can try again, but the
+// others stay dead. A blocked user's ticket gets errBadTicket.
 func (s *Service) ResetPassword(ctx context.Context, ticket, newPassword string) (string, error) {
 	if len(ticket) != ticketLen {
 		return "", errBadTicket
@@ -218,7 +235,7 @@ func (s *Service) ResetPassword(ctx context.Context, ticket, newPassword string)
 	if newPassword == "" || len(newPassword) > s.policy.MaxBytes {
 		return "", s.CheckPolicy(newPassword, "", "")
 	}
-	t, err := s.store.RedeemTicket(ctx, hashTicket(ticket), s.now())
+	t, err := s.store.RedeemTicket(ctx, hashTicket(ticket), s.now(), s.live)
 	switch {
 	case errors.Is(err, store.ErrTicketInvalid):
 		return "", errBadTicket
@@ -230,7 +247,9 @@ func (s *Service) ResetPassword(ctx context.Context, ticket, newPassword string)
 		if k := apperr.KindOf(err); k == apperr.Unavailable || (k == apperr.InvalidArgument && err != errBadTicket) {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 			defer cancel()
-			if rerr := s.store.RestoreTicket(rctx, t); rerr != nil {
+			if rerr := s.store.RestoreTicket(rctx, t); errors.Is(rerr, store.ErrTicketInvalid) {
+				s.log.Info("reset ticket not restored after a failed reset: the user's tickets were revoked meanwhile", "connection", t.Connection)
+			} else if rerr != nil {
 				s.log.Warn("reset ticket not restored after a failed reset", "connection", t.Connection, "err", rerr)
 			}
 		}
@@ -294,6 +313,10 @@ func (s *Service) replaceHash(ctx context.Context, id, pw string) (string, error
 		}
 		if err != nil {
 			return "", apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
+		}
+		if u.Blocked {
+			s.log.Info("password reset refused: the user is blocked", "connection", u.Connection, "user_id", u.ID)
+			return "", errBadTicket
 		}
 		if err := s.CheckPolicy(pw, u.Email, u.Username); err != nil {
 			return "", err

@@ -34,7 +34,7 @@ func (s *AuthServer) Login(ctx context.Context, req *authv1.LoginRequest) (*auth
 	if err != nil {
 		return nil, err
 	}
-	tok, ttl, err := s.Tokens.Issue(token.Claims{Subject: res.User.ID, Email: res.User.Email, Connection: res.User.Connection})
+	tok, ttl, err := s.Tokens.Issue(token.Claims{Subject: res.User.ID, Email: res.User.Email, EmailVerified: res.User.EmailVerified, Connection: res.User.Connection})
 	if err != nil {
 		return nil, apperr.Wrap(apperr.Internal, err, "could not issue a token")
 	}
@@ -49,6 +49,11 @@ func (s *AuthServer) Login(ctx context.Context, req *authv1.LoginRequest) (*auth
 // failure says which errors are failed attempts (a probe, a bad ticket);
 // other errors decided nothing and give the unit back.
 func (s *AuthServer) guarded(ctx context.Context, a bruteforce.Attempt, failure func(error) bool, run func() error) error {
+	if a.Action != bruteforce.ResetConfirm { // a hostile connection name never reaches Redis
+		if err := login.CheckConnection(a.Connection); err != nil {
+			return err
+		}
+	}
 	a.IP = s.ClientIPs.Of(ctx)
 	resv, err := s.Guard.Reserve(ctx, a)
 	if err != nil {

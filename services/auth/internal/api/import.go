@@ -9,6 +9,7 @@ import (
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/importer"
+	"github.com/trickle-auth/trickle/services/auth/internal/login"
 )
 
 var importOutcomes = map[importer.Outcome]authv1.ImportOutcome{
@@ -63,6 +64,9 @@ func (s *ManagementServer) ImportUsers(ctx context.Context, req *authv1.ImportUs
 	if err != nil {
 		return nil, err
 	}
+	if err := login.CheckConnection(req.GetConnection()); err != nil {
+		return nil, err
+	}
 	profiles := make([]*connectorv1.LegacyProfile, len(req.GetUsers()))
 	for i, u := range req.GetUsers() {
 		profiles[i] = LegacyUserToProfile(u)
@@ -87,6 +91,9 @@ func (s *ManagementServer) ImportFromConnector(req *authv1.ImportFromConnectorRe
 	if err != nil {
 		return err
 	}
+	if err := login.CheckConnection(req.GetConnection()); err != nil {
+		return err
+	}
 	return imp.FromConnector(stream.Context(), importer.FromConnectorParams{
 		Connection: req.GetConnection(), StartAfter: req.GetStartAfterLegacyId(), Resume: req.GetResume(), Limit: req.GetLimit(),
 	}, func(p importer.Progress) error {
@@ -105,6 +112,9 @@ func (s *ManagementServer) ImportFromConnector(req *authv1.ImportFromConnectorRe
 func (s *ManagementServer) ExportUnmigratedUsers(req *authv1.ExportUnmigratedUsersRequest, stream grpc.ServerStreamingServer[authv1.ExportUnmigratedUsersResponse]) error {
 	imp, err := s.importerOrErr()
 	if err != nil {
+		return err
+	}
+	if err := login.CheckConnection(req.GetConnection()); err != nil {
 		return err
 	}
 	return imp.ExportUnmigrated(stream.Context(), req.GetConnection(), req.GetStartAfterLegacyId(), req.GetLimit(), func(b *importer.ExportBatch) error {

@@ -57,6 +57,15 @@ func ToStatus(err error) error {
 			st = withInfo
 		}
 	}
+	if vs := apperr.ViolationsOf(err); len(vs) > 0 {
+		br := &errdetails.BadRequest{}
+		for _, v := range vs {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+		}
+		if withBR, derr := st.WithDetails(br); derr == nil {
+			st = withBR
+		}
+	}
 	return st.Err()
 }
 

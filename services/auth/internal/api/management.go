@@ -102,7 +102,7 @@ func patchFromMask(u *authv1.User, paths []string) (manage.Patch, error) {
 	for _, path := range paths {
 		head, rest, _ := strings.Cut(path, ".")
 		if rest != "" && head != "user_metadata" && head != "app_metadata" {
-			return p, apperr.New(apperr.InvalidArgument, "update_mask: %q cannot be updated", path)
+			return p, apperr.Invalid("update_mask", "update_mask: %s cannot be updated", apperr.Quote(path))
 		}
 		switch head {
 		case "email":
@@ -129,7 +129,7 @@ func patchFromMask(u *authv1.User, paths []string) (manage.Patch, error) {
 		case "app_metadata":
 			p.AppMetadata = metadataPatch(p.AppMetadata, u.GetAppMetadata(), rest)
 		default:
-			return p, apperr.New(apperr.InvalidArgument, "update_mask: %q cannot be updated", path)
+			return p, apperr.Invalid("update_mask", "update_mask: %s cannot be updated", apperr.Quote(path))
 		}
 	}
 	return p, nil

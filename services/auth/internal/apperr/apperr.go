@@ -6,7 +6,10 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind says what went wrong, in terms a caller can act on.
@@ -57,6 +60,15 @@ type Error struct {
 	// RetryAfter, when set, tells the caller when to try again (sent as
 	// a Retry-After header over REST and a RetryInfo detail over gRPC).
 	RetryAfter time.Duration
+	// Violations name the request fields that were refused (sent as a
+	// google.rpc.BadRequest detail). Descriptions are caller-safe.
+	Violations []FieldViolation
+}
+
+// FieldViolation is one refused request field.
+type FieldViolation struct {
+	Field       string // the request field, snake_case, e.g. "connection"
+	Description string
 }
 
 func (e *Error) Error() string {
@@ -75,15 +87,70 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Kind == e.Kind && t.Msg == e.Msg
 }
 
+// MaxMessageBytes bounds every message: whatever a format quotes, an error
+// (and the log line that carries it) stays small.
+const MaxMessageBytes = 512
+
 // New returns an error of the kind with a caller-safe message.
 func New(kind Kind, format string, args ...any) error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Msg: bound(fmt.Sprintf(format, args...))}
 }
 
 // Wrap returns an error of the kind with a caller-safe message and a cause
 // that only reaches logs.
 func Wrap(kind Kind, err error, format string, args ...any) error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...), Err: err}
+	return &Error{Kind: kind, Msg: bound(fmt.Sprintf(format, args...)), Err: err}
+}
+
+// Invalid is INVALID_ARGUMENT about one request field, named in a
+// BadRequest detail whose description is the message. The message should
+// not quote the value (use Quote if it must).
+func Invalid(field, format string, args ...any) error {
+	d := bound(fmt.Sprintf(format, args...))
+	return &Error{Kind: InvalidArgument, Msg: d, Violations: []FieldViolation{{Field: field, Description: d}}}
+}
+
+// ViolationsOf returns the field violations carried by err.
+func ViolationsOf(err error) []FieldViolation {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Violations
+	}
+	return nil
+}
+
+// bound makes a message valid UTF-8 of at most MaxMessageBytes.
+func bound(msg string) string {
+	msg = strings.ToValidUTF8(msg, "\ufffd")
+	if len(msg) <= MaxMessageBytes {
+		return msg
+	}
+	return truncate(msg, MaxMessageBytes-len("…")) + "…"
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// maxQuoted is how much of a client's value Quote shows.
+const maxQuoted = 64
+
+// Quote shows a client-supplied value in a message or log: Go-quoted (so
+// control characters are escaped), invalid UTF-8 escaped, and cut to 64
+// bytes with its full length when longer, so an oversized value is never
+// echoed whole.
+func Quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(truncate(s, maxQuoted)) + "… (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // KindOf returns the kind of the first domain error in err's chain, or

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -19,6 +20,7 @@ var hostileSeeds = []string{
 	"admin'--", "%00", "\u202egnp.exe", "\u200b", "a\tb", "a\nb", "\x7f",
 	`"quoted@local"@example.com`, "Grace Hopper <grace@example.com>", "a@b@c", "@example.com", "grace@",
 	strings.Repeat("a", 64) + "@" + strings.Repeat("b", 255) + ".com", strings.Repeat("x", 1025),
+	strings.Repeat("c", 64), strings.Repeat("c", 65), "-legacy", "legacy_1-b", "legacy.b", "lé",
 }
 
 // FuzzValidateCredentials: the login request validator must never panic,
@@ -39,11 +41,21 @@ func FuzzValidateCredentials(f *testing.F) {
 			if len(pw) >= 4 && strings.Contains(err.Error(), pw) {
 				t.Fatalf("error quotes the password: %v", err)
 			}
+			for _, v := range []string{connection, identifier} {
+				if len(v) > MaxConnectionBytes && strings.Contains(err.Error(), v) {
+					t.Fatalf("error quotes an oversized value: %.100v", err)
+				}
+			}
+			if !utf8.ValidString(err.Error()) || len(err.Error()) > apperr.MaxMessageBytes {
+				t.Fatalf("error of %d bytes, valid UTF-8 %v", len(err.Error()), utf8.ValidString(err.Error()))
+			}
 			return
 		}
 		switch {
 		case connection == "", strings.TrimSpace(identifier) == "":
 			t.Fatal("accepted an empty connection or identifier")
+		case !connectionName.MatchString(connection):
+			t.Fatalf("accepted connection %q", connection)
 		case len(identifier) > MaxIdentifierBytes || !cleanText(identifier):
 			t.Fatalf("accepted identifier %q", identifier)
 		case pw == "" || len(pw) > MaxPasswordBytes || !utf8.ValidString(pw) || strings.ContainsRune(pw, 0):
@@ -51,6 +63,9 @@ func FuzzValidateCredentials(f *testing.F) {
 		}
 	})
 }
+
+// connectionName is config's rule for connection names.
+var connectionName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
 
 // FuzzValidEmail: an accepted email is clean text of at most 320 bytes
 // with an '@' and exactly itself (no display name, no angle brackets),

@@ -18,23 +18,46 @@ const (
 	MaxProfileField    = 2048
 )
 
-// ValidateCredentials checks a login request before any work is done.
+// MaxConnectionBytes and CheckConnection follow the rule config applies to
+// connection names (^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$): a request naming
+// anything else cannot name a connection, and is refused without quoting it.
+const MaxConnectionBytes = 64
+
+// CheckConnection refuses a connection name no configuration can hold.
+func CheckConnection(name string) error {
+	if name == "" {
+		return apperr.Invalid("connection", "connection is required")
+	}
+	ok := len(name) <= MaxConnectionBytes
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || (i > 0 && (c == '_' || c == '-'))
+	}
+	if !ok {
+		return apperr.Invalid("connection", "connection must be 1-%d letters, digits, '_' or '-', starting with a letter or digit", MaxConnectionBytes)
+	}
+	return nil
+}
+
+// ValidateCredentials checks a login request before any work is done. No
+// message quotes a value.
 func ValidateCredentials(connection, identifier, pw string) error {
+	if err := CheckConnection(connection); err != nil {
+		return err
+	}
 	switch {
-	case connection == "":
-		return apperr.New(apperr.InvalidArgument, "connection is required")
 	case strings.TrimSpace(identifier) == "":
-		return apperr.New(apperr.InvalidArgument, "identifier is required")
+		return apperr.Invalid("identifier", "identifier is required")
 	case len(identifier) > MaxIdentifierBytes:
-		return apperr.New(apperr.InvalidArgument, "identifier is longer than %d bytes", MaxIdentifierBytes)
+		return apperr.Invalid("identifier", "identifier is longer than %d bytes", MaxIdentifierBytes)
 	case !cleanText(identifier):
-		return apperr.New(apperr.InvalidArgument, "identifier contains invalid characters")
+		return apperr.Invalid("identifier", "identifier contains invalid characters")
 	case pw == "":
-		return apperr.New(apperr.InvalidArgument, "password is required")
+		return apperr.Invalid("password", "password is required")
 	case len(pw) > MaxPasswordBytes:
-		return apperr.New(apperr.InvalidArgument, "password is longer than %d bytes", MaxPasswordBytes)
+		return apperr.Invalid("password", "password is longer than %d bytes", MaxPasswordBytes)
 	case !utf8.ValidString(pw) || strings.ContainsRune(pw, 0):
-		return apperr.New(apperr.InvalidArgument, "password contains invalid characters")
+		return apperr.Invalid("password", "password contains invalid characters")
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func storeErr(err error, what string) error {
 
 func validID(id string) error {
 	if id == "" || len(id) > 64 || !utf8.ValidString(id) {
-		return apperr.New(apperr.InvalidArgument, "user_id is required (at most 64 bytes)")
+		return apperr.Invalid("user_id", "user_id is required (at most 64 bytes)")
 	}
 	return nil
 }
@@ -115,7 +115,12 @@ func (s *Service) List(ctx context.Context, p ListParams) ([]*store.User, string
 		q.Limit = MaxPageSize
 	}
 	if len(q.EmailPrefix) > login.MaxIdentifierBytes || !utf8.ValidString(q.EmailPrefix) || strings.ContainsRune(q.EmailPrefix, 0) {
-		return nil, "", apperr.New(apperr.InvalidArgument, "email_prefix must be valid text of at most %d bytes", login.MaxIdentifierBytes)
+		return nil, "", apperr.Invalid("email_prefix", "email_prefix must be valid text of at most %d bytes", login.MaxIdentifierBytes)
+	}
+	if q.Connection != "" {
+		if err := login.CheckConnection(q.Connection); err != nil {
+			return nil, "", err
+		}
 	}
 	fp := filterFingerprint(q)
 	if p.PageToken != "" {
@@ -147,10 +152,10 @@ func decodePageToken(token, fingerprint string) (string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	var tok pageToken
 	if err != nil || len(raw) > 512 || json.Unmarshal(raw, &tok) != nil || tok.After == "" {
-		return "", apperr.New(apperr.InvalidArgument, "page_token is not valid")
+		return "", apperr.Invalid("page_token", "page_token is not valid")
 	}
 	if tok.Filter != fingerprint {
-		return "", apperr.New(apperr.InvalidArgument, "page_token belongs to a query with other filters")
+		return "", apperr.Invalid("page_token", "page_token belongs to a query with other filters")
 	}
 	return tok.After, nil
 }
@@ -234,17 +239,17 @@ func (s *Service) applyPatch(u *store.User, p Patch) error {
 	if p.Email != nil {
 		e := store.Normalize(*p.Email)
 		if !login.ValidEmail(e) {
-			return apperr.New(apperr.InvalidArgument, "email must be a well-formed address")
+			return apperr.Invalid("email", "email must be a well-formed address")
 		}
 		u.Email = e
 	}
 	if p.Username != nil {
 		n := store.Normalize(*p.Username)
 		if n != "" && !login.ValidUsername(n) {
-			return apperr.New(apperr.InvalidArgument, "username must be 1-128 characters without '@' or spaces")
+			return apperr.Invalid("username", "username must be 1-128 characters without '@' or spaces")
 		}
 		if n == "" && conn != nil && conn.RequiresUsername {
-			return apperr.New(apperr.InvalidArgument, "connection %q requires a username", u.Connection)
+			return apperr.Invalid("username", "connection %q requires a username", u.Connection)
 		}
 		u.Username = n
 	}
@@ -263,7 +268,7 @@ func (s *Service) applyPatch(u *store.User, p Patch) error {
 			continue
 		}
 		if len(*f.src) > login.MaxProfileField || !utf8.ValidString(*f.src) || strings.ContainsRune(*f.src, 0) {
-			return apperr.New(apperr.InvalidArgument, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
+			return apperr.Invalid(f.name, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
 		}
 		*f.dst = *f.src
 	}
@@ -290,18 +295,18 @@ func (s *Service) applyPatch(u *store.User, p Patch) error {
 func ValidateMetadata(name string, m map[string]any) error {
 	b, err := json.Marshal(m)
 	if err != nil || len(b) > maxMetadataBytes {
-		return apperr.New(apperr.InvalidArgument, "%s must be a JSON object of at most %d bytes", name, maxMetadataBytes)
+		return apperr.Invalid(name, "%s must be a JSON object of at most %d bytes", name, maxMetadataBytes)
 	}
 	var walk func(v any, depth int) error
 	walk = func(v any, depth int) error {
 		if depth > maxMetadataDepth {
-			return apperr.New(apperr.InvalidArgument, "%s is nested deeper than %d levels", name, maxMetadataDepth)
+			return apperr.Invalid(name, "%s is nested deeper than %d levels", name, maxMetadataDepth)
 		}
 		switch x := v.(type) {
 		case map[string]any:
 			for k, e := range x {
 				if k == "" || strings.HasPrefix(k, "$") || strings.ContainsAny(k, ".\x00") {
-					return apperr.New(apperr.InvalidArgument, "%s: key %q is not allowed (empty, or with '$' first, '.' or NUL)", name, k)
+					return apperr.Invalid(name, "%s: key %s is not allowed (empty, or with '$' first, '.' or NUL)", name, apperr.Quote(k))
 				}
 				if err := walk(e, depth+1); err != nil {
 					return err

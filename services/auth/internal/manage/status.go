@@ -37,6 +37,9 @@ func (s *Service) Connections() []*login.Connection {
 
 // Status reports the named connection's migration.
 func (s *Service) Status(ctx context.Context, connection string) (*Status, error) {
+	if err := login.CheckConnection(connection); err != nil {
+		return nil, err
+	}
 	conn, ok := s.conns.Current().Get(connection)
 	if !ok {
 		return nil, apperr.New(apperr.NotFound, "connection %q is not configured", connection)

@@ -3,8 +3,11 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -265,8 +269,246 @@ func TestHostileInputOverGRPCAndREST(t *testing.T) {
 	if doc["name"] != "Grace Hopper" || len(um) != 1 || um["locale"] != "de" || doc["app_metadata"] != nil {
 		t.Fatalf("grace was changed: %v", doc)
 	}
-	if n, _ := e.db(t).Collection("password_reset_tickets").CountDocuments(ctx, bson.D{}); n != 0 {
+	if n, _ := e.db(t).Collection("reset_tickets").CountDocuments(ctx, bson.D{}); n != 0 {
 		t.Fatalf("%d tickets written", n)
+	}
+}
+
+// noEchoMarker is in every oversized or malformed value below; no answer
+// and no log line may contain it.
+const noEchoMarker = "Q7Q7Q7Q7"
+
+// postBody is postRaw that also returns the response body.
+func postBody(t *testing.T, url, key, method string, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// badRequestField returns the field named by the error's BadRequest
+// detail, or "".
+func badRequestField(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return br.GetFieldViolations()[0].GetField()
+		}
+	}
+	return ""
+}
+
+// A free-text field that is too long, holds control characters or is not
+// UTF-8 is refused with INVALID_ARGUMENT naming the field (BadRequest
+// detail) over gRPC and 400 over REST, and its value reaches neither the
+// answer nor the log (captured as in production: JSON, debug level).
+// Before: a 990 KB connection came back whole in the error and in the
+// 1 MB "rpc" log line.
+func TestOversizedFieldsAreNeverEchoed(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.Admin.APIKey = kitconfig.SecretLiteral(adminKey)
+	cfg.BruteForce.Disabled = true
+	logs := &syncBuffer{}
+	srv := e.startLogged(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	client, mgmt := authClient(t, srv), mgmtClient(t, srv)
+	ctx := context.Background()
+	base := "http://" + srv.HTTPAddr()
+
+	huge := strings.Repeat("Q7", 990<<9) // 990 KiB
+	conns := map[string]string{
+		"990 KB":            huge,
+		"65 bytes":          strings.Repeat("a", 65-len(noEchoMarker)) + noEchoMarker,
+		"control chars":     "leg\x1b[31macy\n" + noEchoMarker,
+		"non-ASCII":         "légacy" + noEchoMarker,
+		"dot and slash":     "../legacy." + noEchoMarker,
+		"leading separator": "-" + noEchoMarker,
+	}
+	for name, c := range conns {
+		t.Run("gRPC connection "+name, func(t *testing.T) {
+			calls := []func() error{
+				func() error {
+					_, err := client.Login(ctx, &authv1.LoginRequest{Connection: c, Identifier: "grace", Password: gracePW})
+					return err
+				},
+				func() error {
+					_, err := client.SignUp(ctx, &authv1.SignUpRequest{Connection: c, Email: "n@example.com", Password: "a long password"})
+					return err
+				},
+				func() error {
+					_, err := client.RequestPasswordReset(ctx, &authv1.RequestPasswordResetRequest{Connection: c, Identifier: "grace"})
+					return err
+				},
+				func() error {
+					_, err := mgmt.CreatePasswordResetTicket(asAdmin(adminKey), &authv1.CreatePasswordResetTicketRequest{Connection: c, Identifier: "grace"})
+					return err
+				},
+				func() error {
+					_, err := mgmt.ListUsers(asAdmin(adminKey), &authv1.ListUsersRequest{Connection: c})
+					return err
+				},
+				func() error {
+					_, err := mgmt.GetMigrationStatus(asAdmin(adminKey), &authv1.GetMigrationStatusRequest{Connection: c})
+					return err
+				},
+				func() error {
+					_, err := mgmt.ImportUsers(asAdmin(adminKey), &authv1.ImportUsersRequest{Connection: c})
+					return err
+				},
+			}
+			for i, call := range calls {
+				err := call()
+				if status.Code(err) != codes.InvalidArgument || badRequestField(err) != "connection" {
+					t.Fatalf("call %d: %.200v (field %q), want INVALID_ARGUMENT naming connection", i, err, badRequestField(err))
+				}
+				if strings.Contains(err.Error(), noEchoMarker) {
+					t.Fatalf("call %d: the error quotes the value: %.200v", i, err)
+				}
+			}
+		})
+	}
+	t.Run("REST connection", func(t *testing.T) {
+		for name, c := range conns {
+			for _, r := range []struct{ path, key, body string }{
+				{"/v1/login", "", `"identifier":"grace","password":"x"`},
+				{"/v1/signup", "", `"email":"n@example.com","password":"a long password"`},
+				{"/v1/password-reset", "", `"identifier":"grace"`},
+				{"/v1/password-reset-tickets", adminKey, `"identifier":"grace"`},
+			} {
+				cj, _ := json.Marshal(c)
+				body := []byte(`{"connection":` + string(cj) + `,` + r.body + `}`)
+				code, resp := postBody(t, base+r.path, r.key, "POST", body)
+				if code != http.StatusBadRequest || strings.Contains(resp, noEchoMarker) || !strings.Contains(resp, "BadRequest") {
+					t.Fatalf("%s %s: %d %.300s, want 400 with a BadRequest detail and no echo", name, r.path, code, resp)
+				}
+			}
+		}
+		code, resp := postBody(t, base+"/v1/connections/"+strings.Repeat("Q7", 1000)+"/migration", adminKey, "GET", nil)
+		if code != http.StatusBadRequest || strings.Contains(resp, noEchoMarker) {
+			t.Fatalf("migration status of a 2000-byte connection: %d %.300s", code, resp)
+		}
+	})
+	t.Run("non-UTF-8 connection", func(t *testing.T) {
+		cc, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		req := rawLogin([]byte("leg\xffacy"+noEchoMarker), []byte("grace"), []byte(gracePW))
+		var resp []byte
+		err = cc.Invoke(ctx, "/trickle.auth.v1.AuthService/Login", &req, &resp, grpc.ForceCodec(rawCodec{}))
+		if status.Code(err) == codes.OK || strings.Contains(err.Error(), noEchoMarker) {
+			t.Fatalf("gRPC: %v", err)
+		}
+		code, body := postBody(t, base+"/v1/login", "", "POST", []byte("{\"connection\":\"leg\xffacy"+noEchoMarker+"\",\"identifier\":\"grace\",\"password\":\"x\"}"))
+		if code != http.StatusBadRequest || strings.Contains(body, noEchoMarker) {
+			t.Fatalf("REST: %d %.300s", code, body)
+		}
+	})
+	// Other free-text fields: bounded, named, never quoted, except a
+	// metadata key and a mask path, quoted cut to 64 bytes (marked K9).
+	quoted := strings.Repeat("K9", 990<<9)
+	t.Run("other fields", func(t *testing.T) {
+		for _, c := range []struct {
+			field string
+			call  func() error
+		}{
+			{"identifier", func() error {
+				_, err := client.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: huge, Password: "x"})
+				return err
+			}},
+			{"identifier", func() error {
+				_, err := client.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: "grace\x1b[2J" + noEchoMarker, Password: "x"})
+				return err
+			}},
+			{"name", func() error {
+				_, err := client.SignUp(ctx, &authv1.SignUpRequest{Connection: "legacy", Email: "n@example.com", Password: "a long password", Name: huge})
+				return err
+			}},
+			{"email", func() error {
+				_, err := client.SignUp(ctx, &authv1.SignUpRequest{Connection: "legacy", Email: huge + "@example.com", Password: "a long password"})
+				return err
+			}},
+			{"user_metadata", func() error {
+				m, _ := structpb.NewStruct(map[string]any{"$" + quoted[:40<<10]: 1})
+				_, err := client.SignUp(ctx, &authv1.SignUpRequest{Connection: "legacy", Email: "n@example.com", Password: "a long password", UserMetadata: m})
+				return err
+			}},
+			{"update_mask", func() error {
+				_, err := mgmt.UpdateUser(asAdmin(adminKey), &authv1.UpdateUserRequest{UserId: "x", User: &authv1.User{}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{quoted}}})
+				return err
+			}},
+			{"user_id", func() error {
+				_, err := mgmt.GetUser(asAdmin(adminKey), &authv1.GetUserRequest{UserId: huge})
+				return err
+			}},
+		} {
+			err := c.call()
+			if status.Code(err) != codes.InvalidArgument || badRequestField(err) != c.field {
+				t.Fatalf("%s: %.200v (field %q), want INVALID_ARGUMENT naming %s", c.field, err, badRequestField(err), c.field)
+			}
+			// The metadata key and the mask path are quoted, cut to 64 bytes.
+			if strings.Contains(err.Error(), noEchoMarker) || strings.Contains(err.Error(), strings.Repeat("K9", 33)) || len(status.Convert(err).Message()) > 512 {
+				t.Fatalf("%s: the error quotes the value: %.300v", c.field, err)
+			}
+		}
+	})
+
+	out := logs.String()
+	if strings.Contains(out, noEchoMarker) || strings.Contains(out, strings.Repeat("K9", 33)) {
+		i := strings.Index(out, noEchoMarker)
+		t.Fatalf("the log holds a refused value: ...%.300s", out[max(i-200, 0):])
+	}
+	if strings.Contains(out, "\x1b") || strings.Contains(out, `\u001b`) {
+		t.Fatal("the log holds a refused value's control characters")
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if len(line) > 4<<10 {
+			t.Fatalf("a log line of %d bytes: %.300s", len(line), line)
+		}
+	}
+}
+
+// Tokens say whether the email was proven: false for a sign-up (anyone can
+// sign up with any free address), true for a legacy user whose store says
+// so. Before: no email_verified claim at all.
+func TestTokensSayEmailVerified(t *testing.T) {
+	e := newEnv(t)
+	srv := e.start(e.config())
+	client := authClient(t, srv)
+	ctx := context.Background()
+	if _, err := client.SignUp(ctx, &authv1.SignUpRequest{Connection: "legacy", Email: "new@example.com", Password: "a long password"}); err != nil {
+		t.Fatal(err)
+	}
+	for ident, want := range map[string]bool{"new@example.com": false, "grace@example.com": true} {
+		pw := map[bool]string{false: "a long password", true: gracePW}[want]
+		res, err := client.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: ident, Password: pw})
+		if err != nil {
+			t.Fatalf("%s: %v", ident, err)
+		}
+		parts := strings.Split(res.GetAccessToken(), ".")
+		if len(parts) != 3 {
+			t.Fatalf("%s: token with %d parts", ident, len(parts))
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims map[string]any
+		if err := json.Unmarshal(raw, &claims); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := claims["email_verified"]; !ok || got != want || claims["email"] != ident {
+			t.Fatalf("%s: email %v email_verified %v (present %v), want %v", ident, claims["email"], got, ok, want)
+		}
 	}
 }
 

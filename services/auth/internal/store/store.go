@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -121,7 +122,9 @@ type Admin interface {
 	// u.UpdatedAt, strictly later than prev. A taken email or username is a
 	// *DuplicateError.
 	UpdateProfile(ctx context.Context, u *User, prev time.Time) error
-	// SetBlocked blocks or unblocks the user and returns it.
+	// SetBlocked blocks or unblocks the user and returns it. Either way
+	// every pending reset ticket of the user is revoked (RevokeTickets), so
+	// a ticket issued before a block never works after the unblock.
 	SetBlocked(ctx context.Context, id string, blocked bool) (*User, error)
 	// Delete removes the user. With tombstone, a tombstone is written first
 	// (so a failure in between can only leave both, never neither).
@@ -149,6 +152,17 @@ type Tombstones interface {
 
 // Ticket is a password-reset ticket as stored: only the SHA-256 of the
 // secret the user holds.
+//
+// Tickets are invalidated by reset epochs. Every account (a Subject) has a
+// current epoch; a ticket is issued at it and works only while it is still
+// current. A successful reset ends the epoch, so every other pending ticket
+// of the account dies with the one used; blocking or unblocking the user
+// ends it too. An epoch is ended by inserting a document with a unique id
+// (subject, epoch): the only write FerretDB v1 makes atomic (its conditional
+// updates are read-modify-write: 50 concurrent "set epoch 1 where epoch 0"
+// updates of one document had 2 to 10 winners, measured), so of concurrent
+// resets with different tickets of one account exactly one wins, across
+// replicas, on MongoDB and FerretDB alike.
 type Ticket struct {
 	Hash       string // hex SHA-256 of the ticket
 	Connection string
@@ -157,23 +171,51 @@ type Ticket struct {
 	UserID     string
 	Identifier string
 	LegacyID   string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
+	// Subject is the account the ticket resets (TicketSubject); Epoch is
+	// the subject's epoch at issue, set by CreateTicket.
+	Subject   string
+	Epoch     int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
-// ErrTicketInvalid: no such ticket, already used, or expired.
+// TicketSubject names the account a ticket resets, the same before and
+// after the user is migrated: the legacy id within the connection when
+// there is one (one Trickle user per legacy user, I1), else the user id.
+func TicketSubject(connection, userID, legacyID string) string {
+	if legacyID != "" {
+		return "legacy " + strconv.Quote(connection) + " " + strconv.Quote(legacyID)
+	}
+	return "user " + strconv.Quote(userID)
+}
+
+// ErrTicketInvalid: no such ticket, already used, expired, superseded by
+// newer tickets, or its epoch ended (another ticket was used, the user was
+// blocked or unblocked).
 var ErrTicketInvalid = errors.New("store: reset ticket invalid or expired")
 
-// Tickets stores password-reset tickets.
+// Tickets stores password-reset tickets. keep bounds the live tickets of a
+// subject: a ticket is refused once keep newer tickets of its subject exist
+// at its epoch (so 200 requests leave at most keep usable tickets).
 type Tickets interface {
-	CreateTicket(ctx context.Context, t *Ticket) error
-	// RedeemTicket removes the ticket and returns it if it exists and has
-	// not expired at now; exactly one of concurrent callers gets it, the
-	// others get ErrTicketInvalid.
-	RedeemTicket(ctx context.Context, hash string, now time.Time) (*Ticket, error)
+	// CreateTicket stores t at its subject's current epoch (setting
+	// t.Epoch) and deletes the subject's tickets that can no longer work:
+	// older epochs, and those beyond the keep newest.
+	CreateTicket(ctx context.Context, t *Ticket, keep int) error
+	// RedeemTicket returns the ticket if it exists, has not expired at now,
+	// has fewer than keep newer tickets, and its epoch is current; and
+	// ends that epoch. Of concurrent callers holding tickets of one
+	// subject, exactly one gets its ticket, the others ErrTicketInvalid.
+	RedeemTicket(ctx context.Context, hash string, now time.Time, keep int) (*Ticket, error)
 	// RestoreTicket makes a redeemed ticket usable again, when the reset
-	// failed for a passing reason (the legacy store was down).
+	// failed for a passing reason (the legacy store was down, the password
+	// was refused), at the next epoch (updating t.Epoch): the other tickets
+	// of the subject stay dead. ErrTicketInvalid if the epoch ended again
+	// since the redemption (the user was blocked meanwhile).
 	RestoreTicket(ctx context.Context, t *Ticket) error
+	// RevokeTickets ends the subject's current epoch: none of its pending
+	// tickets works any more.
+	RevokeTickets(ctx context.Context, subject string) error
 }
 
 // MigrationCounts are a connection's users, by how they came.

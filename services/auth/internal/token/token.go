@@ -81,9 +81,14 @@ type Config struct {
 
 // Claims are what the auth service puts in a token.
 type Claims struct {
-	Subject    string // sub: the user id
-	Email      string
-	Connection string
+	Subject string // sub: the user id
+	Email   string
+	// EmailVerified is always in the token, false included: anyone can
+	// sign up with any free address, so an app that links accounts by
+	// email must see that the address was never proven (OIDC's
+	// email_verified).
+	EmailVerified bool
+	Connection    string
 }
 
 // VerifiedClaims are the claims of a token that passed Verify.
@@ -99,8 +104,9 @@ type VerifiedClaims struct {
 
 // privateClaims are the non-registered claims in the token.
 type privateClaims struct {
-	Email      string `json:"email,omitempty"`
-	Connection string `json:"connection,omitempty"`
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified"`
+	Connection    string `json:"connection,omitempty"`
 }
 
 // Issuer signs and verifies tokens. It is safe for concurrent use.
@@ -204,7 +210,7 @@ func (i *Issuer) Issue(c Claims) (token string, expiresIn time.Duration, err err
 	}
 	token, err = jwt.Signed(i.signer).
 		Claims(registered).
-		Claims(privateClaims{Email: c.Email, Connection: c.Connection}).
+		Claims(privateClaims{Email: c.Email, EmailVerified: c.EmailVerified, Connection: c.Connection}).
 		Serialize()
 	if err != nil {
 		return "", 0, fmt.Errorf("token: signing: %w", err)
@@ -263,9 +269,10 @@ func (i *Issuer) Verify(token string) (*VerifiedClaims, error) {
 
 	return &VerifiedClaims{
 		Claims: Claims{
-			Subject:    registered.Subject,
-			Email:      private.Email,
-			Connection: private.Connection,
+			Subject:       registered.Subject,
+			Email:         private.Email,
+			EmailVerified: private.EmailVerified,
+			Connection:    private.Connection,
 		},
 		Issuer:    registered.Issuer,
 		Audience:  []string(registered.Audience),

@@ -278,7 +278,7 @@ func TestJWKSVerifiesIndependently(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]any{
-		"sub": "user-123", "email": "ada@example.com", "connection": "legacy-mysql",
+		"sub": "user-123", "email": "ada@example.com", "connection": "legacy-mysql", "email_verified": false,
 		"iss": "https://auth.example.test", "aud": "trickle-api",
 	} {
 		if claims[k] != want {
@@ -658,6 +658,36 @@ func TestConfigErrors(t *testing.T) {
 	} {
 		if _, err := NewIssuer(cfg); err == nil {
 			t.Errorf("%s: NewIssuer succeeded", name)
+		}
+	}
+}
+
+// email_verified is in every token, false included (an absent claim would
+// let a consumer guess), and survives Verify.
+func TestEmailVerifiedClaim(t *testing.T) {
+	path, _ := newEd25519File(t, t.TempDir(), "k.pem")
+	iss := newIssuer(t, Config{SigningKeyFile: path})
+	for _, verified := range []bool{false, true} {
+		c := Claims{Subject: "u", Email: "ada@example.com", EmailVerified: verified, Connection: "c"}
+		tok, _, err := iss.Issue(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, parts := segments(t, tok)
+		raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var payload map[string]any
+		if err := json.Unmarshal(raw, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := payload["email_verified"]; !ok || got != verified {
+			t.Fatalf("payload email_verified = %v (present %v), want %v", got, ok, verified)
+		}
+		got, err := iss.Verify(tok)
+		if err != nil || got.Claims != c {
+			t.Fatalf("verified claims %+v, %v; want %+v", got, err, c)
 		}
 	}
 }

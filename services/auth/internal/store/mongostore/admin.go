@@ -128,6 +128,11 @@ func (s *Store) SetBlocked(ctx context.Context, id string, blocked bool) (*store
 	if err != nil {
 		return nil, fmt.Errorf("block user: %w", err)
 	}
+	// After the flag is written: a ticket issued before this call is dead,
+	// one issued after it sees the flag (and is refused while blocked).
+	if err := s.RevokeTickets(ctx, store.TicketSubject(d.Connection, d.ID, d.LegacyID)); err != nil {
+		return nil, fmt.Errorf("block user: %w", err)
+	}
 	return fromDoc(&d), nil
 }
 

@@ -24,7 +24,7 @@ const (
 	usersCollection      = "users"
 	tombstonesCollection = "tombstones"
 	ticketsCollection    = "reset_tickets"
-	claimsCollection     = "reset_ticket_claims"
+	epochsCollection     = "reset_epochs"
 	legacyLoginsColl     = "legacy_logins"
 )
 
@@ -52,7 +52,7 @@ type Store struct {
 	users        *mongo.Collection
 	tombstones   *mongo.Collection
 	tickets      *mongo.Collection
-	claims       *mongo.Collection
+	epochs       *mongo.Collection
 	legacyLogins *mongo.Collection
 	lastPrune    atomic.Int64 // unix minute of the last legacy_logins pruning
 }
@@ -63,7 +63,7 @@ var _ store.Backend = (*Store)(nil)
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{
 		db: db, users: db.Collection(usersCollection), tombstones: db.Collection(tombstonesCollection),
-		tickets: db.Collection(ticketsCollection), claims: db.Collection(claimsCollection), legacyLogins: db.Collection(legacyLoginsColl),
+		tickets: db.Collection(ticketsCollection), epochs: db.Collection(epochsCollection), legacyLogins: db.Collection(legacyLoginsColl),
 	}
 	if err := ensureIndexes(ctx, s.users, []mongo.IndexModel{
 		{
@@ -104,13 +104,14 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	// RecordLegacyLogin); expiry itself is checked on every read.
 	if err := ensureIndexes(ctx, s.tickets, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_at")},
+		{Keys: bson.D{{Key: "subject", Value: 1}, {Key: "epoch", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("subject_epoch_created_at")},
 	}); err != nil {
 		return nil, fmt.Errorf("create ticket indexes: %w", err)
 	}
-	if err := ensureIndexes(ctx, s.claims, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_at")},
+	if err := ensureIndexes(ctx, s.epochs, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "subject", Value: 1}, {Key: "epoch", Value: 1}}, Options: options.Index().SetName("subject_epoch")},
 	}); err != nil {
-		return nil, fmt.Errorf("create ticket claim indexes: %w", err)
+		return nil, fmt.Errorf("create reset epoch indexes: %w", err)
 	}
 	if err := ensureIndexes(ctx, s.legacyLogins, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "connection", Value: 1}, {Key: "at", Value: 1}}, Options: options.Index().SetName("connection_at")},

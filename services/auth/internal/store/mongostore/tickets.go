@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -19,69 +20,192 @@ type ticketDoc struct {
 	UserID     string    `bson:"user_id,omitempty"`
 	Identifier string    `bson:"identifier,omitempty"`
 	LegacyID   string    `bson:"legacy_id,omitempty"`
+	Subject    string    `bson:"subject"`
+	Epoch      int64     `bson:"epoch"`
 	CreatedAt  time.Time `bson:"created_at"`
 	ExpiresAt  time.Time `bson:"expires_at"`
 }
 
-// CreateTicket implements store.Tickets.
-func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
-	// Tidy up: expired tickets and their claims can never matter again.
-	expired := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lte", Value: t.CreatedAt.UTC()}}}}
-	_, _ = s.tickets.DeleteMany(ctx, expired)
-	_, _ = s.claims.DeleteMany(ctx, expired)
-	_, err := s.tickets.InsertOne(ctx, ticketDoc{
+// epochDoc records that an epoch of a subject ended. Its _id makes the end
+// of an epoch happen once (see store.Ticket). Only the latest one of a
+// subject matters: the current epoch is one past it; older ones are
+// deleted.
+type epochDoc struct {
+	ID      string    `bson:"_id"`
+	Subject string    `bson:"subject"`
+	Epoch   int64     `bson:"epoch"`
+	Reason  string    `bson:"reason"`
+	At      time.Time `bson:"at"`
+}
+
+func epochID(subject string, epoch int64) string {
+	return subject + " #" + strconv.FormatInt(epoch, 10)
+}
+
+func toTicketDoc(t *store.Ticket) ticketDoc {
+	return ticketDoc{
 		Hash: t.Hash, Connection: t.Connection, UserID: t.UserID, Identifier: t.Identifier, LegacyID: t.LegacyID,
-		CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC(),
-	})
+		Subject: t.Subject, Epoch: t.Epoch, CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC(),
+	}
+}
+
+// currentEpoch is one past the subject's last ended epoch (0 if none).
+func (s *Store) currentEpoch(ctx context.Context, subject string) (int64, error) {
+	var d epochDoc
+	err := s.epochs.FindOne(ctx, bson.D{{Key: "subject", Value: subject}},
+		options.FindOne().SetSort(bson.D{{Key: "epoch", Value: -1}})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
 	if err != nil {
+		return 0, fmt.Errorf("read reset epoch: %w", err)
+	}
+	return d.Epoch + 1, nil
+}
+
+// endEpoch ends the subject's epoch; false if it had already ended.
+func (s *Store) endEpoch(ctx context.Context, subject string, epoch int64, reason string) (bool, error) {
+	_, err := s.epochs.InsertOne(ctx, epochDoc{ID: epochID(subject, epoch), Subject: subject, Epoch: epoch, Reason: reason, At: time.Now().UTC()})
+	if isDuplicateKey(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("end reset epoch: %w", err)
+	}
+	// Tidy up: older epoch records and the tickets of ended epochs can
+	// never matter again (the current epoch is read from the latest).
+	_, _ = s.epochs.DeleteMany(ctx, bson.D{{Key: "subject", Value: subject}, {Key: "epoch", Value: bson.D{{Key: "$lt", Value: epoch}}}})
+	_, _ = s.tickets.DeleteMany(ctx, bson.D{{Key: "subject", Value: subject}, {Key: "epoch", Value: bson.D{{Key: "$lte", Value: epoch}}}})
+	return true, nil
+}
+
+// CreateTicket implements store.Tickets.
+func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket, keep int) error {
+	if t.Subject == "" {
+		return errors.New("create reset ticket: no subject")
+	}
+	// Tidy up: expired tickets can never matter again.
+	_, _ = s.tickets.DeleteMany(ctx, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lte", Value: t.CreatedAt.UTC()}}}})
+	epoch, err := s.currentEpoch(ctx, t.Subject)
+	if err != nil {
+		return err
+	}
+	t.Epoch = epoch
+	if _, err := s.tickets.InsertOne(ctx, toTicketDoc(t)); err != nil {
 		return fmt.Errorf("create reset ticket: %w", err)
 	}
+	s.pruneTickets(ctx, t.Subject, epoch, keep)
 	return nil
 }
 
-// RedeemTicket implements store.Tickets. findOneAndDelete would be the
-// natural single-use primitive, but FerretDB v1 does not make it atomic
-// (measured: 50 concurrent redemptions of one ticket, 7 winners). A unique
-// _id insert is atomic on both servers, so the winner is whoever inserts
-// the claim document keyed by the ticket hash.
-func (s *Store) RedeemTicket(ctx context.Context, hash string, now time.Time) (*store.Ticket, error) {
+// newestFirst orders a subject's tickets; the hash breaks ties between
+// tickets created in the same millisecond.
+var newestFirst = bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}
+
+// pruneTickets deletes the subject's tickets that cannot work any more:
+// those of older epochs and those beyond the keep newest. Concurrent
+// pruners can only delete tickets that are dead already (a ticket with keep
+// newer ones stays dead as tickets are added), so this is only tidying;
+// RedeemTicket decides.
+func (s *Store) pruneTickets(ctx context.Context, subject string, epoch int64, keep int) {
+	_, _ = s.tickets.DeleteMany(ctx, bson.D{{Key: "subject", Value: subject}, {Key: "epoch", Value: bson.D{{Key: "$lt", Value: epoch}}}})
+	cur, err := s.tickets.Find(ctx, bson.D{{Key: "subject", Value: subject}, {Key: "epoch", Value: epoch}},
+		options.Find().SetSort(newestFirst).SetSkip(int64(max(keep, 1))).SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return
+	}
+	var old []struct {
+		Hash string `bson:"_id"`
+	}
+	if cur.All(ctx, &old) != nil || len(old) == 0 {
+		return
+	}
+	ids := make(bson.A, len(old))
+	for i, o := range old {
+		ids[i] = o.Hash
+	}
+	_, _ = s.tickets.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+}
+
+// RedeemTicket implements store.Tickets. Single use comes from ending the
+// epoch (a unique insert); findOneAndDelete would look natural but
+// FerretDB v1 does not make it atomic (measured: 50 concurrent
+// redemptions of one ticket, 7 winners).
+func (s *Store) RedeemTicket(ctx context.Context, hash string, now time.Time, keep int) (*store.Ticket, error) {
 	var d ticketDoc
 	err := s.tickets.FindOne(ctx, bson.D{
 		{Key: "_id", Value: hash},
 		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now.UTC()}}},
 	}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && d.Subject == "") {
+		// Tickets stored before reset epochs existed have no subject: they
+		// are refused (they expire within the ticket TTL anyway).
 		return nil, store.ErrTicketInvalid
 	}
 	if err != nil {
 		return nil, fmt.Errorf("redeem reset ticket: %w", err)
 	}
-	_, err = s.claims.InsertOne(ctx, bson.D{{Key: "_id", Value: hash}, {Key: "expires_at", Value: d.ExpiresAt}})
-	if isDuplicateKey(err) {
-		return nil, store.ErrTicketInvalid
-	}
+	newer, err := s.tickets.CountDocuments(ctx, bson.D{
+		{Key: "subject", Value: d.Subject}, {Key: "epoch", Value: d.Epoch},
+		{Key: "$or", Value: bson.A{
+			bson.D{{Key: "created_at", Value: bson.D{{Key: "$gt", Value: d.CreatedAt}}}},
+			bson.D{{Key: "created_at", Value: d.CreatedAt}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: d.Hash}}}},
+		}},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("redeem reset ticket: %w", err)
 	}
-	// The claim alone makes the ticket unusable; this only tidies up.
-	_, _ = s.tickets.DeleteOne(ctx, bson.D{{Key: "_id", Value: hash}})
+	if newer >= int64(max(keep, 1)) {
+		return nil, store.ErrTicketInvalid
+	}
+	epoch, err := s.currentEpoch(ctx, d.Subject)
+	if err != nil {
+		return nil, fmt.Errorf("redeem reset ticket: %w", err)
+	}
+	if d.Epoch != epoch {
+		return nil, store.ErrTicketInvalid
+	}
+	won, err := s.endEpoch(ctx, d.Subject, d.Epoch, "reset")
+	if err != nil {
+		return nil, fmt.Errorf("redeem reset ticket: %w", err)
+	}
+	if !won {
+		return nil, store.ErrTicketInvalid
+	}
 	return &store.Ticket{
 		Hash: d.Hash, Connection: d.Connection, UserID: d.UserID, Identifier: d.Identifier, LegacyID: d.LegacyID,
-		CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
+		Subject: d.Subject, Epoch: d.Epoch, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt,
 	}, nil
 }
 
-// RestoreTicket implements store.Tickets.
+// RestoreTicket implements store.Tickets. The ticket moves to the epoch its
+// redemption opened, if that is still the current one; should a revocation
+// end that epoch concurrently, the restored ticket dies with it.
 func (s *Store) RestoreTicket(ctx context.Context, t *store.Ticket) error {
-	_, err := s.tickets.InsertOne(ctx, ticketDoc{
-		Hash: t.Hash, Connection: t.Connection, UserID: t.UserID, Identifier: t.Identifier, LegacyID: t.LegacyID,
-		CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC(),
-	})
-	if err != nil && !isDuplicateKey(err) {
+	epoch, err := s.currentEpoch(ctx, t.Subject)
+	if err != nil {
 		return fmt.Errorf("restore reset ticket: %w", err)
 	}
-	if _, err := s.claims.DeleteOne(ctx, bson.D{{Key: "_id", Value: t.Hash}}); err != nil {
+	if epoch != t.Epoch+1 {
+		return store.ErrTicketInvalid
+	}
+	t.Epoch = epoch
+	d := toTicketDoc(t)
+	if _, err := s.tickets.ReplaceOne(ctx, bson.D{{Key: "_id", Value: t.Hash}}, d, options.Replace().SetUpsert(true)); err != nil {
 		return fmt.Errorf("restore reset ticket: %w", err)
+	}
+	return nil
+}
+
+// RevokeTickets implements store.Tickets. If another writer ends the same
+// epoch first, every ticket issued before this call is dead all the same.
+func (s *Store) RevokeTickets(ctx context.Context, subject string) error {
+	epoch, err := s.currentEpoch(ctx, subject)
+	if err != nil {
+		return fmt.Errorf("revoke reset tickets: %w", err)
+	}
+	if _, err := s.endEpoch(ctx, subject, epoch, "revoke"); err != nil {
+		return fmt.Errorf("revoke reset tickets: %w", err)
 	}
 	return nil
 }

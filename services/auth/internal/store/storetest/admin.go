@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,72 +218,6 @@ func testDeleteAndTombstones(t *testing.T, s store.Backend) {
 	}
 	// The email is free again.
 	mustCreate(t, s, newUser("legacy", "gone@example.com", "gone"))
-}
-
-func testTicketsWorkOnce(t *testing.T, s store.Backend) {
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	tk := &store.Ticket{Hash: "h1", Connection: "legacy", Identifier: "a@example.com", LegacyID: "9", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	if err := s.CreateTicket(ctx, tk); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.RedeemTicket(ctx, "h1", now)
-	if err != nil || got.Identifier != "a@example.com" || got.LegacyID != "9" || got.Connection != "legacy" || !got.ExpiresAt.Equal(tk.ExpiresAt) {
-		t.Fatalf("redeem: %+v, %v", got, err)
-	}
-	if _, err := s.RedeemTicket(ctx, "h1", now); !errors.Is(err, store.ErrTicketInvalid) {
-		t.Fatalf("second redeem: %v", err)
-	}
-	if err := s.RestoreTicket(ctx, got); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.RedeemTicket(ctx, "h1", now); err != nil {
-		t.Fatalf("redeem after restore: %v", err)
-	}
-	if _, err := s.RedeemTicket(ctx, "h1", now); !errors.Is(err, store.ErrTicketInvalid) {
-		t.Fatalf("redeem after restore, twice: %v", err)
-	}
-	if err := s.CreateTicket(ctx, &store.Ticket{Hash: "h2", Connection: "legacy", UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.RedeemTicket(ctx, "h2", now.Add(time.Minute)); !errors.Is(err, store.ErrTicketInvalid) {
-		t.Fatalf("expired redeem: %v", err)
-	}
-	if _, err := s.RedeemTicket(ctx, "nope", now); !errors.Is(err, store.ErrTicketInvalid) {
-		t.Fatalf("unknown ticket: %v", err)
-	}
-}
-
-func testConcurrentTicketRedeem(t *testing.T, s store.Backend) {
-	ctx := context.Background()
-	now := time.Now().UTC()
-	if err := s.CreateTicket(ctx, &store.Ticket{Hash: "race", Connection: "legacy", UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	var wins, losses atomic.Int32
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := s.RedeemTicket(ctx, "race", now)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, store.ErrTicketInvalid):
-				losses.Add(1)
-			default:
-				t.Errorf("redeem: %v", err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	if wins.Load() != 1 || losses.Load() != 49 {
-		t.Fatalf("wins %d losses %d, want 1 and 49", wins.Load(), losses.Load())
-	}
 }
 
 func testCountUsers(t *testing.T, s store.Backend) {

@@ -39,6 +39,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Backend) {
 		{"DeleteAndTombstones", testDeleteAndTombstones},
 		{"TicketsWorkOnce", testTicketsWorkOnce},
 		{"ConcurrentTicketRedeemOneWins", testConcurrentTicketRedeem},
+		{"ConcurrentTicketsOfOneUserOneWins", testConcurrentTicketsOfOneSubject},
+		{"ResetEndsOtherTickets", testResetEndsOtherTickets},
+		{"LiveTicketsBounded", testLiveTicketsBounded},
+		{"BlockRevokesTickets", testBlockRevokesTickets},
+		{"RestoreAfterRevoke", testRestoreAfterRevoke},
 		{"CountUsers", testCountUsers},
 		{"LegacyLoginCounters", testLegacyLoginCounters},
 	}
