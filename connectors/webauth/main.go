@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string) error {
 	if err := config.Load(*path, &f); err != nil {
 		return err
 	}
-	log := server.NewLogger(f.Server.Log)
+	log := config.NewLogger(f.Server.Log)
 	c, err := webauth.New(f.Legacy)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)

@@ -3,9 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/trickle-auth/trickle/connectors/kit/config"
@@ -36,8 +33,8 @@ type Config struct {
 	ListPageSize int `yaml:"list_page_size"`
 	// ShutdownTimeout is how long in-flight calls may finish after
 	// SIGINT/SIGTERM. Default 15s.
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	Log             LogConfig     `yaml:"log"`
+	ShutdownTimeout time.Duration    `yaml:"shutdown_timeout"`
+	Log             config.LogConfig `yaml:"log"`
 	// Tracing exports OpenTelemetry spans (off by default); a trace started
 	// by the auth service continues into the connector.
 	Tracing tracing.Config `yaml:"tracing"`
@@ -59,12 +56,6 @@ type AuthConfig struct {
 	AllowUnauthenticated bool `yaml:"allow_unauthenticated"`
 }
 
-// LogConfig selects the slog handler.
-type LogConfig struct {
-	Level  string `yaml:"level"`  // debug, info (default), warn, error
-	Format string `yaml:"format"` // json (default) or text
-}
-
 // SetDefaults fills the loopback defaults.
 func (c *Config) SetDefaults() {
 	c.Listen = "127.0.0.1:7070"
@@ -73,7 +64,7 @@ func (c *Config) SetDefaults() {
 	c.MaxConcurrentCalls = 16
 	c.ListPageSize = 500
 	c.ShutdownTimeout = 15 * time.Second
-	c.Log = LogConfig{Level: "info", Format: "json"}
+	c.Log = config.LogConfig{Level: "info", Format: "json"}
 }
 
 // Validate reports configuration that cannot work or is unsafe.
@@ -103,32 +94,8 @@ func (c *Config) Validate() error {
 	if c.TLS.ClientCAFile == "" && !c.Auth.BearerToken.IsSet() && !c.Auth.AllowUnauthenticated {
 		errs = append(errs, errors.New("server: no caller authentication: set auth.bearer_token and/or tls.client_ca_file (or auth.allow_unauthenticated: true for local use)"))
 	}
-	if _, err := parseLevel(c.Log.Level); err != nil {
-		errs = append(errs, err)
-	}
-	if f := c.Log.Format; f != "" && f != "json" && f != "text" {
-		errs = append(errs, fmt.Errorf("server.log.format %q: want json or text", f))
+	if err := c.Log.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("server.%w", err))
 	}
 	return errors.Join(errs...)
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if s == "" {
-		return slog.LevelInfo, nil
-	}
-	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
-		return 0, fmt.Errorf("server.log.level %q: %w", s, err)
-	}
-	return l, nil
-}
-
-// NewLogger returns the slog logger the configuration asks for, on stderr.
-func NewLogger(c LogConfig) *slog.Logger {
-	level, _ := parseLevel(c.Level) // checked by Validate
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }

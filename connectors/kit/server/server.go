@@ -37,6 +37,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/trickle-auth/trickle/connectors/kit/config"
 	"github.com/trickle-auth/trickle/connectors/kit/connector"
 	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
@@ -64,7 +65,7 @@ func New(cfg Config, impl connector.PasswordConnector, log *slog.Logger) (*Serve
 		return nil, err
 	}
 	if log == nil {
-		log = NewLogger(cfg.Log)
+		log = config.NewLogger(cfg.Log)
 	}
 	auth := &callerAuth{requireTLS: cfg.TLS.ClientCAFile != ""}
 	if cfg.Auth.BearerToken.IsSet() {

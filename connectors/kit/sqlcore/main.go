@@ -21,7 +21,7 @@ func Main(ctx context.Context, args []string, driverName string, d Dialect) erro
 	if err := config.Load(*path, &f); err != nil {
 		return err
 	}
-	log := server.NewLogger(f.Server.Log)
+	log := config.NewLogger(f.Server.Log)
 	c, err := Open(f.Legacy, driverName, d, log)
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)

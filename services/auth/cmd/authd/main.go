@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
+	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
 	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/server"
@@ -32,7 +32,7 @@ func run(path string) error {
 	if err != nil {
 		return err
 	}
-	log := kitserver.NewLogger(cfg.Log)
+	log := kitconfig.NewLogger(cfg.Log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	shutdownTracing, err := tracing.Setup(ctx, "trickle-auth", cfg.Tracing)

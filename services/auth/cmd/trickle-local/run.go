@@ -78,7 +78,7 @@ func run(ctx context.Context, o Options, ready func(*Demo)) (err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	logCfg := kitserver.LogConfig{Level: o.LogLevel, Format: "text"}
+	logCfg := kitconfig.LogConfig{Level: o.LogLevel, Format: "text"}
 	if logCfg.Level == "" {
 		logCfg.Level = "info"
 	}

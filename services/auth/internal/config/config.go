@@ -13,7 +13,6 @@ import (
 	"time"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
-	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/connectors/kit/tracing"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
@@ -34,7 +33,7 @@ type Config struct {
 	// streams, calls waiting for password hashing).
 	Limits Limits `yaml:"limits"`
 
-	Log         kitserver.LogConfig `yaml:"log"`
+	Log         kitconfig.LogConfig `yaml:"log"`
 	MongoDB     MongoDB             `yaml:"mongodb"`
 	Redis       Redis               `yaml:"redis"`
 	Password    Password            `yaml:"password"`
@@ -278,7 +277,7 @@ func (c *Config) SetDefaults() {
 	c.OpsAddr = "127.0.0.1:7402"
 	c.AdminAddr = "127.0.0.1:7403"
 	c.Limits = DefaultLimits()
-	c.Log = kitserver.LogConfig{Level: "info", Format: "json"}
+	c.Log = kitconfig.LogConfig{Level: "info", Format: "json"}
 	c.MongoDB = MongoDB{URI: kitconfig.SecretLiteral("mongodb://127.0.0.1:27017"), Database: "trickle", Timeout: 5 * time.Second}
 	c.Redis = Redis{KeyPrefix: "trickle:", Timeout: time.Second, PoolSize: 64, PoolTimeout: 500 * time.Millisecond, MinIdleConns: 4}
 	c.Password = Password{Params: password.DefaultParams(), Policy: PasswordPolicy{MinLength: 8, MaxBytes: password.MaxLength, ForbidEmail: true}}
@@ -352,6 +351,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("mongodb: uri and database are required"))
 	}
 	if err := c.Tracing.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	bf := c.BruteForce
