@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net"
 
 	"github.com/trickle-auth/trickle/connectors/kit/config"
 	"github.com/trickle-auth/trickle/connectors/kit/server"
@@ -29,4 +31,27 @@ func Main(ctx context.Context, args []string, driverName string, d Dialect) erro
 	defer c.Close()
 	log.Info("legacy store configured", "dialect", d.Name(), "preset", f.Legacy.Preset)
 	return server.Run(ctx, f.Server, c, log)
+}
+
+// Start opens the legacy database and serves the connector on lis until
+// ctx ends, for a process that hosts a connector beside other work (the
+// local demo, tests). wait blocks until the connector has stopped and the
+// database is closed, and returns why it stopped.
+func Start(ctx context.Context, f File, lis net.Listener, driverName string, d Dialect, log *slog.Logger) (wait func() error, err error) {
+	c, err := Open(f.Legacy, driverName, d, log)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(f.Server, c, log)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ctx, lis, nil)
+		_ = c.Close()
+		done <- err
+	}()
+	return func() error { return <-done }, nil
 }

@@ -17,7 +17,6 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go)
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
-	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/connectors/kit/sqlcore"
 	"github.com/trickle-auth/trickle/deploy/testenv/ferret"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
@@ -143,26 +142,20 @@ func run(ctx context.Context, o Options, ready func(*Demo)) (err error) {
 	if err := kitconfig.Load(connectorFile, &cf); err != nil {
 		return err
 	}
-	clog := log.With("service", "connector")
-	legacy, err := sqlcore.Open(cf.Legacy, "sqlite", sqlcore.SQLite{}, clog)
-	if err != nil {
-		return fmt.Errorf("%s: %w", connectorFile, err)
-	}
-	defer func() { _ = legacy.Close() }()
-	csrv, err := kitserver.New(cf.Server, legacy, clog)
-	if err != nil {
-		return err
-	}
 	clis, err := net.Listen("tcp", cf.Server.Listen)
 	if err != nil {
 		return err
 	}
 	cctx, stopConnector := context.WithCancel(context.WithoutCancel(ctx))
-	connectorDone := make(chan error, 1)
-	go func() { connectorDone <- csrv.Serve(cctx, clis, nil) }()
+	waitConnector, err := sqlcore.Start(cctx, cf, clis, "sqlite", sqlcore.SQLite{}, log.With("service", "connector"))
+	if err != nil {
+		stopConnector()
+		_ = clis.Close()
+		return fmt.Errorf("%s: %w", connectorFile, err)
+	}
 	defer func() {
 		stopConnector()
-		if cerr := <-connectorDone; cerr != nil && err == nil {
+		if cerr := waitConnector(); cerr != nil && err == nil {
 			err = fmt.Errorf("connector: %w", cerr)
 		}
 	}()

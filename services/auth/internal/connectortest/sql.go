@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
-	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/connectors/kit/sqlcore"
 )
 
@@ -18,31 +17,25 @@ import (
 // bearer token, else calls are unauthenticated.
 func ServeSQL(t testing.TB, lc sqlcore.Config, driver string, d sqlcore.Dialect, token string) string {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	legacy, err := sqlcore.Open(lc, driver, d, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = legacy.Close() })
-	var kc kitserver.Config
-	kc.SetDefaults()
-	kc.Listen, kc.OpsListen = "127.0.0.1:0", "off"
+	f := sqlcore.File{Legacy: lc}
+	f.Server.SetDefaults()
+	f.Server.Listen, f.Server.OpsListen = "127.0.0.1:0", "off"
 	if token != "" {
-		kc.Auth.BearerToken = kitconfig.SecretLiteral(token)
+		f.Server.Auth.BearerToken = kitconfig.SecretLiteral(token)
 	} else {
-		kc.Auth.AllowUnauthenticated = true
-	}
-	srv, err := kitserver.New(kc, legacy, quiet)
-	if err != nil {
-		t.Fatal(err)
+		f.Server.Auth.AllowUnauthenticated = true
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, lis, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
+	wait, err := sqlcore.Start(ctx, f, lis, driver, d, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		_ = lis.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = wait() })
 	return lis.Addr().String()
 }
