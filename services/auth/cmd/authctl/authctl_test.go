@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,7 +26,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
-	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/connectors/kit/sqlcore"
 	"github.com/trickle-auth/trickle/deploy/testenv/mongotest"
 	"github.com/trickle-auth/trickle/deploy/testenv/sqltest"
@@ -420,29 +418,7 @@ func startPostgresConnector(t *testing.T, n int) string {
 	sc.SetDefaults()
 	sc.DSN = kitconfig.SecretLiteral(dsn)
 	sc.Preset = "generic"
-	conn, err := sqlcore.Open(sc, "pgx", sqlcore.Postgres{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	var kc kitserver.Config
-	kc.SetDefaults()
-	kc.Listen = "127.0.0.1:0"
-	kc.Auth.AllowUnauthenticated = true
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := kitserver.New(kc, conn, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, lis, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return lis.Addr().String()
+	return connectortest.ServeSQL(t, sc, "pgx", sqlcore.Postgres{}, "")
 }
 
 func TestAuthctlImportFromPostgresConnector(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -20,13 +19,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	kitconfig "github.com/trickle-auth/trickle/connectors/kit/config"
-	kitserver "github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/connectors/kit/sqlcore"
 	"github.com/trickle-auth/trickle/deploy/testenv/mongotest"
 	"github.com/trickle-auth/trickle/deploy/testenv/redistest"
 	"github.com/trickle-auth/trickle/deploy/testenv/sqltest"
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 	"github.com/trickle-auth/trickle/services/auth/internal/server"
 )
@@ -65,31 +64,10 @@ func BenchmarkLoginTiming(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var lc sqlcore.Config
 	lc.SetDefaults()
 	lc.DSN, lc.Preset = kitconfig.SecretLiteral(dsn), "generic"
-	conn, err := sqlcore.Open(lc, "pgx", sqlcore.Postgres{}, quiet)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = conn.Close() })
-	var kc kitserver.Config
-	kc.SetDefaults()
-	kc.Listen, kc.OpsListen = "127.0.0.1:0", "off"
-	kc.Auth.BearerToken = kitconfig.SecretLiteral("timing-token")
-	csrv, err := kitserver.New(kc, conn, quiet)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	cctx, stopConnector := context.WithCancel(context.Background())
-	connectorDone := make(chan error, 1)
-	go func() { connectorDone <- csrv.Serve(cctx, lis, nil) }()
-	b.Cleanup(func() { stopConnector(); <-connectorDone })
+	connectorAddr := connectortest.ServeSQL(b, lc, "pgx", sqlcore.Postgres{}, "timing-token")
 
 	// The auth service with production settings, brute-force protection off.
 	var cfg config.Config
@@ -104,14 +82,14 @@ func BenchmarkLoginTiming(b *testing.B) {
 	cfg.Tokens.DevKeyDir = b.TempDir()
 	cfg.Connections = []config.Connection{{
 		Name: "legacy", ImportMode: true, LegacyEnabled: true,
-		Connector: config.Connector{Address: lis.Addr().String(), Timeout: 5 * time.Second,
+		Connector: config.Connector{Address: connectorAddr, Timeout: 5 * time.Second,
 			TLS: config.ClientTLS{Insecure: true}, Token: kitconfig.SecretLiteral("timing-token")},
 	}}
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, &cfg, quiet)
+	srv, err := server.New(ctx, &cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		cancel()
 		b.Fatal(err)
