@@ -26,6 +26,7 @@ import (
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
+	"github.com/trickle-auth/trickle/services/auth/internal/kstest"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 	"github.com/trickle-auth/trickle/services/auth/internal/server"
 )
@@ -159,10 +160,10 @@ func BenchmarkLoginTiming(b *testing.B) {
 		b.ReportMetric(ms(p50), c.name+"-p50-ms")
 		b.ReportMetric(ms(p99), c.name+"-p99-ms")
 	}
-	crit := 1.628 * math.Sqrt(2/float64(b.N)) // two equal samples, alpha = 0.01
+	crit := kstest.Critical(b.N, b.N, 0.01)
 	for i := range cases {
 		for j := i + 1; j < len(cases); j++ {
-			d := ksDistance(samples[i], samples[j])
+			d := kstest.Distance(samples[i], samples[j])
 			verdict := "not distinguishable"
 			if d > crit {
 				verdict = "DISTINGUISHABLE"
@@ -190,25 +191,4 @@ func mean(s []time.Duration) time.Duration {
 		sum += d
 	}
 	return sum / time.Duration(max(1, len(s)))
-}
-
-// ksDistance is the two-sample Kolmogorov-Smirnov statistic: the largest
-// gap between the two empirical distribution functions.
-func ksDistance(a, b []time.Duration) float64 {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	var i, j int
-	var d float64
-	for i < len(a) && j < len(b) {
-		x := min(a[i], b[j])
-		for i < len(a) && a[i] == x {
-			i++
-		}
-		for j < len(b) && b[j] == x {
-			j++
-		}
-		d = max(d, math.Abs(float64(i)/float64(len(a))-float64(j)/float64(len(b))))
-	}
-	return d
 }
