@@ -36,6 +36,7 @@ import (
 	"github.com/trickle-auth/trickle/connectors/kit/connector"
 	"github.com/trickle-auth/trickle/connectors/kit/server"
 	"github.com/trickle-auth/trickle/deploy/testenv"
+	"github.com/trickle-auth/trickle/proto/connectorerr"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
@@ -338,13 +339,13 @@ func wantReason(t *testing.T, what string, err error, code codes.Code, r connect
 	}
 	info := reasonOf(err)
 	if info == nil {
-		t.Errorf("%s: %v has no ErrorInfo, want reason %s", what, err, server.ReasonString(r))
+		t.Errorf("%s: %v has no ErrorInfo, want reason %s", what, err, connectorerr.Reason(r))
 		return
 	}
-	if info.GetReason() != server.ReasonString(r) || info.GetDomain() != server.ErrorDomain {
-		t.Errorf("%s: ErrorInfo %s/%s, want %s/%s", what, info.GetDomain(), info.GetReason(), server.ErrorDomain, server.ReasonString(r))
+	if info.GetReason() != connectorerr.Reason(r) || info.GetDomain() != connectorerr.Domain {
+		t.Errorf("%s: ErrorInfo %s/%s, want %s/%s", what, info.GetDomain(), info.GetReason(), connectorerr.Domain, connectorerr.Reason(r))
 	}
-	got, ok := info.GetMetadata()[server.LegacyIDKey]
+	got, ok := info.GetMetadata()[connectorerr.LegacyIDKey]
 	if got != legacyID || (legacyID == "" && ok) {
 		t.Errorf("%s: legacy_id %q (present %v), want %q", what, got, ok, legacyID)
 	}

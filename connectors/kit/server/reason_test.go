@@ -13,6 +13,7 @@ import (
 
 	"github.com/trickle-auth/trickle/connectors/kit/connector"
 	"github.com/trickle-auth/trickle/connectors/kit/server"
+	"github.com/trickle-auth/trickle/proto/connectorerr"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
@@ -39,11 +40,11 @@ func errorInfo(err error) *errdetails.ErrorInfo {
 // Every connector error reaches the caller as the contract's status and
 // reason; a legacy_id the contract bounds is withheld, never cut.
 func TestRefusalReasons(t *testing.T) {
-	long := strings.Repeat("9", server.MaxLegacyIDBytes+1)
+	long := strings.Repeat("9", connectorerr.MaxLegacyIDBytes+1)
 	impl := refusing{
 		"wrong":     connector.WrongPassword("42"),
 		"wrapped":   fmt.Errorf("row 7: %w", connector.WrongPassword("7")),
-		"max":       connector.WrongPassword(strings.Repeat("é", server.MaxLegacyIDBytes/2)),
+		"max":       connector.WrongPassword(strings.Repeat("é", connectorerr.MaxLegacyIDBytes/2)),
 		"long":      connector.WrongPassword(long),
 		"anonymous": connector.ErrInvalidCredentials,
 		"unknown":   connector.ErrNotFound,
@@ -57,7 +58,7 @@ func TestRefusalReasons(t *testing.T) {
 	}{
 		{"wrong", "WRONG_PASSWORD", "42"},
 		{"wrapped", "WRONG_PASSWORD", "7"},
-		{"max", "WRONG_PASSWORD", strings.Repeat("é", server.MaxLegacyIDBytes/2)},
+		{"max", "WRONG_PASSWORD", strings.Repeat("é", connectorerr.MaxLegacyIDBytes/2)},
 		{"long", "WRONG_PASSWORD", ""},
 		{"anonymous", "WRONG_PASSWORD", ""},
 		{"unknown", "UNKNOWN_USER", ""},
@@ -68,7 +69,7 @@ func TestRefusalReasons(t *testing.T) {
 			t.Errorf("Login(%s): %v, want UNAUTHENTICATED \"invalid credentials\" with ErrorInfo", tc.id, err)
 			continue
 		}
-		got, has := info.GetMetadata()[server.LegacyIDKey]
+		got, has := info.GetMetadata()[connectorerr.LegacyIDKey]
 		if info.GetReason() != tc.reason || info.GetDomain() != "trickle.connector.v1" || got != tc.legacyID || (tc.legacyID == "" && has) {
 			t.Errorf("Login(%s): %s/%s legacy_id %q, want %s %q", tc.id, info.GetDomain(), info.GetReason(), got, tc.reason, tc.legacyID)
 		}
@@ -81,8 +82,8 @@ func TestRefusalReasons(t *testing.T) {
 		connectorv1.ErrorReason_ERROR_REASON_WRONG_PASSWORD:         "WRONG_PASSWORD",
 		connectorv1.ErrorReason_ERROR_REASON_CALLER_UNAUTHENTICATED: "CALLER_UNAUTHENTICATED",
 	} {
-		if got := server.ReasonString(r); got != want {
-			t.Errorf("ReasonString(%v) = %q", r, got)
+		if got := connectorerr.Reason(r); got != want {
+			t.Errorf("Reason(%v) = %q", r, got)
 		}
 	}
 }

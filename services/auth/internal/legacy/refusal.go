@@ -1,24 +1,12 @@
 package legacy
 
 import (
-	"strings"
-	"unicode/utf8"
-
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/trickle-auth/trickle/proto/connectorerr"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
-)
-
-// The ErrorInfo fields of the connector contract (see connector.proto).
-var errorDomain = string(connectorv1.File_trickle_connector_v1_connector_proto.Package())
-
-const (
-	legacyIDKey = "legacy_id"
-	// maxLegacyIDBytes bounds a legacy_id taken from a connector's answer;
-	// a longer one is ignored, as the contract says.
-	maxLegacyIDBytes = 256
 )
 
 // Refusal is a connector's "no" to a Login or GetUser.
@@ -41,7 +29,7 @@ func (r *Refusal) Error() string {
 	if r.Reason == connectorv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
 		return base.Error()
 	}
-	return base.Error() + " (" + reasonString(r.Reason) + ")"
+	return base.Error() + " (" + connectorerr.Reason(r.Reason) + ")"
 }
 
 // Is makes a Login refusal an ErrRejected and GetUser's an ErrNotFound.
@@ -52,23 +40,17 @@ func (r *Refusal) Is(target error) bool {
 	return target == ErrRejected
 }
 
-// reasonString is r as ErrorInfo.reason: its name without the prefix.
-func reasonString(r connectorv1.ErrorReason) string {
-	return strings.TrimPrefix(r.String(), "ERROR_REASON_")
-}
-
 // reasonOf returns the contract reason of st and its metadata: the first
 // ErrorInfo of the contract's domain whose reason this version knows.
 // Details that do not parse (e.g. strings that are not UTF-8) are skipped.
 func reasonOf(st *status.Status) (connectorv1.ErrorReason, map[string]string) {
 	for _, d := range st.Details() {
 		info, ok := d.(*errdetails.ErrorInfo)
-		if !ok || info.GetDomain() != errorDomain {
+		if !ok || info.GetDomain() != connectorerr.Domain {
 			continue
 		}
-		v, ok := connectorv1.ErrorReason_value["ERROR_REASON_"+info.GetReason()]
-		if ok && v != 0 {
-			return connectorv1.ErrorReason(v), info.GetMetadata()
+		if r := connectorerr.ParseReason(info.GetReason()); r != connectorv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+			return r, info.GetMetadata()
 		}
 	}
 	return connectorv1.ErrorReason_ERROR_REASON_UNSPECIFIED, nil
@@ -86,7 +68,7 @@ func refusalOf(st *status.Status, getUser bool) *Refusal {
 			return r
 		}
 		r.Reason = reason
-		if id := md[legacyIDKey]; len(id) <= maxLegacyIDBytes && utf8.ValidString(id) {
+		if id := md[connectorerr.LegacyIDKey]; connectorerr.ValidLegacyID(id) {
 			r.LegacyID = id
 		}
 	case connectorv1.ErrorReason_ERROR_REASON_UNKNOWN_USER:
