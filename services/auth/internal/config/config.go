@@ -101,7 +101,10 @@ type Limits struct {
 	MaxConnections int `yaml:"max_connections"`
 	// MaxAdminConnections caps the admin and ops listeners. Default 64.
 	MaxAdminConnections int `yaml:"max_admin_connections"`
-	// MaxConcurrentStreams per HTTP/2 connection (gRPC and REST). Default 64.
+	// MaxConcurrentStreams per HTTP/2 connection (gRPC and REST). Default 32:
+	// each open stream costs the service memory before admission can refuse
+	// it (about 25 KiB), so 20,000 attempts over 400 connections hold at
+	// most 12,800 streams here and queue the rest in their clients.
 	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
 	// IdleTimeout closes connections without calls (gRPC max connection
 	// idle, HTTP keep-alive idle). Default 2m.
@@ -294,7 +297,7 @@ func (c *Config) SetDefaults() {
 // DefaultLimits are the documented admission defaults.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxConnections: 1024, MaxAdminConnections: 64, MaxConcurrentStreams: 64,
+		MaxConnections: 1024, MaxAdminConnections: 64, MaxConcurrentStreams: 32,
 		IdleTimeout: 2 * time.Minute, HandshakeTimeout: 10 * time.Second, KeepaliveMinTime: 30 * time.Second,
 		MaxInFlight: 64, MaxQueue: 256, QueueTimeout: 2 * time.Second, MaxPerClient: 16, DefaultDeadline: 30 * time.Second,
 	}

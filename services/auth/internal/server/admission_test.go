@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime/metrics"
 	"strings"
 	"sync"
@@ -71,8 +75,9 @@ func peakHeap(stop <-chan struct{}) <-chan uint64 {
 }
 
 // floodHeapBound is the documented bound on the heap (Go objects and
-// stacks) of authd during the 5,000-goroutine flood, measured in this
-// process, so the flood's own client side is included. Without admission
+// stacks) of authd under a flood: the 5,000-goroutine flood measured in
+// this process (its client side included) and 20,000 concurrent attempts
+// from a client process of their own. Without admission
 // every call waits for a hashing slot and the heap grows with the callers.
 const floodHeapBound = 384 << 20
 
@@ -222,4 +227,70 @@ func openFDs(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// 20,000 concurrent login attempts, from a client process of their own
+// (built without the race detector, so the flood is not bounded by its
+// goroutine limit and its memory is not counted as the service's): the
+// service's heap stays under floodHeapBound, refusals say when to retry,
+// and a login of another user during the flood answers at its first try.
+func TestTwentyThousandConcurrentAttempts(t *testing.T) {
+	e := newEnv(t)
+	e.legacy.Add(connectortest.User{Password: adaPW, Profile: &connectorv1.LegacyProfile{LegacyId: "1002", Email: "ada@example.com", Username: "ada"}})
+	cfg := e.config()
+	cfg.Password.Params = password.DefaultParams()
+	cfg.BruteForce.Disabled = true // admission alone is under test
+	srv := e.start(cfg)
+	probe := authv1.NewAuthServiceClient(clientFrom(t, srv.GRPCAddr(), "127.0.0.1"))
+	for _, u := range [][2]string{{"grace", gracePW}, {"ada", adaPW}} {
+		if _, err := probe.Login(context.Background(), &authv1.LoginRequest{Connection: "legacy", Identifier: u[0], Password: u[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "floodclient")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/floodclient").CombinedOutput(); err != nil {
+		t.Fatalf("build the flood client: %v\n%s", err, out)
+	}
+	stop := make(chan struct{})
+	peak := peakHeap(stop)
+	cmd := exec.Command(bin, "-addr", srv.GRPCAddr(), "-n", "20000", "-conns", "400", "-identifier", "grace", "-password", gracePW)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The probe goes in once the flood is under way: its first refusal.
+	waitFor(t, "the flood's first refusal", func() bool {
+		return metric(t, srv.OpsAddr(), `trickle_admission_refused_total{reason="queue_full"}`) > 0 ||
+			metric(t, srv.OpsAddr(), `trickle_admission_refused_total{reason="per_client"}`) > 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	res, probeErr := probe.Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: "ada@example.com", Password: adaPW})
+	cancel()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("flood client: %v\n%s", err, stderr.String())
+	}
+	close(stop)
+	top := <-peak
+	var got struct {
+		Codes      map[string]int    `json:"codes"`
+		RetryAfter int               `json:"retry_after"`
+		Samples    map[string]string `json:"samples"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("flood client output %q: %v", stdout.String(), err)
+	}
+	t.Logf("20,000 concurrent attempts: %v (%v), %d refusals with retry-after; service heap peak %d MiB (bound %d MiB)",
+		got.Codes, got.Samples, got.RetryAfter, top>>20, floodHeapBound>>20)
+	if probeErr != nil || res.GetUser().GetEmail() != "ada@example.com" {
+		t.Fatalf("probe login of another user during the flood: %v", probeErr)
+	}
+	// A connection the service could not take in time is reset
+	// (UNAVAILABLE at the client, which may retry); nothing else.
+	if got.Codes["OK"]+got.Codes["ResourceExhausted"]+got.Codes["Unavailable"] != 20000 || got.RetryAfter != got.Codes["ResourceExhausted"] {
+		t.Fatalf("answers %v, %d with retry-after: want only OK, RESOURCE_EXHAUSTED with retry-after, or a reset connection", got.Codes, got.RetryAfter)
+	}
+	if top > floodHeapBound {
+		t.Fatalf("service heap peaked at %d MiB, over the documented bound of %d MiB", top>>20, floodHeapBound>>20)
+	}
 }
