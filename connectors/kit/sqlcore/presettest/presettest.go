@@ -474,3 +474,11 @@ func Fixture(t *testing.T, preset string, db *sql.DB, d sqlcore.Dialect, driver,
 		Slow:            proxy.SetDelay,
 	}
 }
+
+// Credential returns the i-th seeded password (0-2) and its hash as
+// preset's application stored it, for tests that seed more rows.
+func Credential(preset string, i int) (password, hash string) {
+	byPreset := map[string][]string{"wordpress": hashes.WordPress, "django": hashes.Django,
+		"laravel": hashes.Laravel, "drupal7": hashes.Drupal7, "generic": hashes.Generic}
+	return hashes.Passwords[i], byPreset[preset][i]
+}
