@@ -15,8 +15,8 @@ import (
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 )
 
-// callerAuth checks every call except the health service against the
-// configured credentials: all configured ones must be present.
+// callerAuth checks every call except the health and reflection services
+// against the configured credentials: all configured ones must be present.
 type callerAuth struct {
 	tokenSum   *[sha256.Size]byte // nil: no bearer token configured
 	requireTLS bool               // a verified client certificate is required
@@ -29,8 +29,8 @@ var errUnauthenticatedCaller = withReason(codes.Unauthenticated, "caller not aut
 	connectorv1.ErrorReason_ERROR_REASON_CALLER_UNAUTHENTICATED, nil)
 
 func (a *callerAuth) check(ctx context.Context, method string) error {
-	if strings.HasPrefix(method, "/grpc.health.v1.Health/") {
-		return nil // probes carry no credentials
+	if exempt(method) {
+		return nil
 	}
 	if a.requireTLS {
 		p, ok := peer.FromContext(ctx)
@@ -74,4 +74,16 @@ func (a *callerAuth) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		return err
 	}
 	return h(srv, ss)
+}
+
+// exempt: probes carry no credentials, and reflection describes only the
+// public contract (so `grpcurl host:port list` and health checks through
+// grpcurl work without one); every LegacyConnector call needs them.
+func exempt(method string) bool {
+	for _, p := range []string{"/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"} {
+		if strings.HasPrefix(method, p) {
+			return true
+		}
+	}
+	return false
 }

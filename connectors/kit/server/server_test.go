@@ -38,6 +38,13 @@ var _ connector.Pinger = (*blocking)(nil)
 
 func serve(t *testing.T, impl connector.PasswordConnector, cfg server.Config) (connectorv1.LegacyConnectorClient, string) {
 	t.Helper()
+	c, ops, _ := serveAt(t, impl, cfg)
+	return c, ops
+}
+
+// serveAt is serve that also returns the gRPC address.
+func serveAt(t *testing.T, impl connector.PasswordConnector, cfg server.Config) (connectorv1.LegacyConnectorClient, string, string) {
+	t.Helper()
 	cfg.Auth.BearerToken = config.SecretLiteral("tok")
 	cfg.Log.Level = "error"
 	s, err := server.New(cfg, impl, nil)
@@ -46,6 +53,7 @@ func serve(t *testing.T, impl connector.PasswordConnector, cfg server.Config) (c
 	}
 	lis, _ := net.Listen("tcp", "127.0.0.1:0")
 	ops, _ := net.Listen("tcp", "127.0.0.1:0")
+
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, lis, ops) }()
@@ -65,7 +73,7 @@ func serve(t *testing.T, impl connector.PasswordConnector, cfg server.Config) (c
 			t.Error("Serve did not return after cancel")
 		}
 	})
-	return connectorv1.NewLegacyConnectorClient(conn), "http://" + ops.Addr().String()
+	return connectorv1.NewLegacyConnectorClient(conn), "http://" + ops.Addr().String(), lis.Addr().String()
 }
 
 func TestConcurrencyLimitAndDeadline(t *testing.T) {

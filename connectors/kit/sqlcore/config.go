@@ -41,7 +41,8 @@ type Config struct {
 	// standard column names (see the package documentation).
 	Columns map[string]string `yaml:"columns"`
 	// Metadata queries read key/value tables; when set they replace the
-	// preset's.
+	// preset's, and an empty list (`metadata: []`) switches the preset's
+	// off (e.g. a WordPress without wp_usermeta).
 	Metadata []MetadataQuery `yaml:"metadata"`
 	// IDType is the legacy id's type, for :after in the list query: int,
 	// string or uuid. Default: the preset's, else int.
@@ -67,6 +68,12 @@ type Queries struct {
 	// List returns the users with legacy id > :after ordered by legacy id,
 	// at most :limit rows.
 	List string `yaml:"list"`
+	// ListFirst is the first page of List: the same query without the
+	// :after bound (only :limit), so that no "lowest id" value has to be
+	// bound in the id column's type. Presets set it; when List is set here
+	// without it, the first page binds :after = -2147483648 (int ids), ""
+	// (string ids) or the nil UUID.
+	ListFirst string `yaml:"list_first"`
 }
 
 // MetadataQuery reads (key, value) rows for one user (:legacy_id), as in
@@ -117,6 +124,9 @@ func (c *Config) Validate() error {
 		}
 	} else if c.Queries.User == "" {
 		errs = append(errs, errors.New("legacy: set a preset or queries.user"))
+	}
+	if c.Queries.ListFirst != "" && c.Queries.List == "" {
+		errs = append(errs, errors.New("legacy.queries.list_first needs queries.list"))
 	}
 	switch c.IDType {
 	case "", idInt, idString, idUUID:

@@ -44,10 +44,14 @@ func TestSQLiteBindsGenericPreset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "FROM users u WHERE LOWER(u.email) = LOWER(?) OR LOWER(u.username) = LOWER(?)"; !strings.HasSuffix(q.User, want) {
+	if want := "FROM users u WHERE LOWER(LTRIM(RTRIM(u.email))) = LOWER(?) OR LOWER(LTRIM(RTRIM(u.username))) = LOWER(?)"; !strings.HasSuffix(q.User, want) {
 		t.Errorf("user query %q", q.User)
 	}
 	if want := "WHERE u.id > ? ORDER BY u.id LIMIT ?"; !strings.HasSuffix(q.List, want) {
 		t.Errorf("list query %q", q.List)
+	}
+	// The first page binds no lower bound (an int4 id cannot take MinInt64).
+	if want := "FROM users u ORDER BY u.id LIMIT ?"; !strings.HasSuffix(q.ListFirst, want) {
+		t.Errorf("first-page query %q", q.ListFirst)
 	}
 }

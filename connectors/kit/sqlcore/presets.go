@@ -35,17 +35,26 @@ func page(d Dialect, cols, from, base, match, id string) Queries {
 	if base != "" {
 		count += " WHERE " + base
 	}
+	first := from
+	if base != "" {
+		first += " WHERE " + base
+	}
 	return Queries{
-		User:  "SELECT " + cols + " " + from + where(match),
-		Count: count,
-		List:  d.Page(cols, from+where(id+" > :after"), id, ":limit"),
+		User:      "SELECT " + cols + " " + from + where(match),
+		Count:     count,
+		List:      d.Page(cols, from+where(id+" > :after"), id, ":limit"),
+		ListFirst: d.Page(cols, first, id, ":limit"),
 	}
 }
 
+// ciMatch compares each column with the identifier the way the auth
+// service normalizes them (trimmed, case-insensitive), so that a legacy
+// " Bob@Example.com " is found by a sign-up check for "bob@example.com".
+// LTRIM(RTRIM()) rather than TRIM(): SQL Server before 2017 lacks TRIM.
 func ciMatch(cols ...string) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = "LOWER(" + c + ") = LOWER(:identifier)"
+		parts[i] = "LOWER(LTRIM(RTRIM(" + c + "))) = LOWER(:identifier)"
 	}
 	return strings.Join(parts, " OR ")
 }
@@ -58,7 +67,7 @@ var presets = map[string]preset{
 		idType: idInt,
 		queries: func(d Dialect, p string) Queries {
 			return page(d,
-				"u.ID AS legacy_id, u.user_email AS email, u.user_login AS username, u.display_name AS name, u.user_url, u.user_pass AS password_hash",
+				"u.ID AS legacy_id, u.user_email AS email, u.user_login AS username, u.display_name AS name, u.user_url, u.user_pass AS password_hash, u.user_registered AS created_at",
 				"FROM "+p+"users u", "", ciMatch("u.user_email", "u.user_login"), "u.ID")
 		},
 		columns: map[string]string{"user_url": "user_metadata.website"},
@@ -79,7 +88,7 @@ var presets = map[string]preset{
 		idType: idInt,
 		queries: func(d Dialect, p string) Queries {
 			return page(d,
-				"u.id AS legacy_id, u.email, u.username, TRIM(CONCAT(u.first_name, ' ', u.last_name)) AS name, u.first_name AS given_name, u.last_name AS family_name, u.password AS password_hash, u.is_active AS active, u.is_staff, u.is_superuser",
+				"u.id AS legacy_id, u.email, u.username, TRIM(CONCAT(u.first_name, ' ', u.last_name)) AS name, u.first_name AS given_name, u.last_name AS family_name, u.password AS password_hash, u.is_active AS active, u.is_staff, u.is_superuser, u.date_joined AS created_at",
 				"FROM "+p+"auth_user u", "", ciMatch("u.email", "u.username"), "u.id")
 		},
 		columns: map[string]string{"is_staff": "app_metadata.is_staff:bool", "is_superuser": "app_metadata.is_superuser:bool"},
@@ -95,7 +104,7 @@ var presets = map[string]preset{
 		idType: idInt,
 		queries: func(d Dialect, p string) Queries {
 			return page(d,
-				"u.id AS legacy_id, u.email, u.name, CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END AS email_verified, u.password AS password_hash",
+				"u.id AS legacy_id, u.email, u.name, CASE WHEN u.email_verified_at IS NULL THEN 0 ELSE 1 END AS email_verified, u.password AS password_hash, u.created_at",
 				"FROM "+p+"users u", "", ciMatch("u.email"), "u.id")
 		},
 		format: passwordhash.FormatBcrypt,
@@ -106,7 +115,7 @@ var presets = map[string]preset{
 		idType: idInt,
 		queries: func(d Dialect, p string) Queries {
 			return page(d,
-				"u.uid AS legacy_id, u.mail AS email, u.name AS username, u.pass AS password_hash, u.status AS active, u.timezone, u.language",
+				"u.uid AS legacy_id, u.mail AS email, u.name AS username, u.pass AS password_hash, u.status AS active, u.timezone, u.language, u.created AS created_at",
 				"FROM "+p+"users u", "u.uid > 0", ciMatch("u.mail", "u.name"), "u.uid")
 		},
 		columns: map[string]string{"timezone": "user_metadata.timezone", "language": "user_metadata.language"},
@@ -126,9 +135,9 @@ var presets = map[string]preset{
 		idType: idUUID,
 		queries: func(d Dialect, p string) Queries {
 			return page(d,
-				d.Text("u.UserId")+" AS legacy_id, m.Email AS email, u.UserName AS username, m.Password AS password_hash, m.PasswordSalt AS password_salt, m.PasswordFormat AS password_format, CASE WHEN m.IsApproved = 1 AND m.IsLockedOut = 0 THEN 1 ELSE 0 END AS active",
+				d.Text("u.UserId")+" AS legacy_id, m.Email AS email, u.UserName AS username, m.Password AS password_hash, m.PasswordSalt AS password_salt, m.PasswordFormat AS password_format, CASE WHEN m.IsApproved = 1 AND m.IsLockedOut = 0 THEN 1 ELSE 0 END AS active, m.CreateDate AS created_at",
 				"FROM "+p+"aspnet_Users u JOIN "+p+"aspnet_Membership m ON m.UserId = u.UserId", "",
-				"m.LoweredEmail = LOWER(:identifier) OR u.LoweredUserName = LOWER(:identifier)", "u.UserId")
+				ciMatch("m.LoweredEmail", "u.LoweredUserName"), "u.UserId")
 		},
 		metadata: func(p string) []MetadataQuery {
 			return []MetadataQuery{{
@@ -186,8 +195,8 @@ func (c Config) resolve(d Dialect) (Config, error) {
 	if c.Queries.Count != "" {
 		q.Count = c.Queries.Count
 	}
-	if c.Queries.List != "" {
-		q.List = c.Queries.List
+	if c.Queries.List != "" { // the preset's first page would not match it
+		q.List, q.ListFirst = c.Queries.List, c.Queries.ListFirst
 	}
 	out.Queries = q
 	out.Columns = map[string]string{}
@@ -197,7 +206,7 @@ func (c Config) resolve(d Dialect) (Config, error) {
 	for k, v := range c.Columns {
 		out.Columns[k] = v
 	}
-	if len(c.Metadata) == 0 && p.metadata != nil {
+	if c.Metadata == nil && p.metadata != nil { // [] switches them off
 		out.Metadata = p.metadata(prefix)
 	}
 	if out.IDType == "" {
@@ -225,6 +234,7 @@ func BuildQueries(d Dialect, preset string) (Queries, error) {
 		{rc.Queries.User, &out.User, []string{paramIdentifier}},
 		{rc.Queries.Count, &out.Count, nil},
 		{rc.Queries.List, &out.List, []string{paramAfter, paramLimit}},
+		{rc.Queries.ListFirst, &out.ListFirst, []string{paramLimit}},
 	} {
 		b, err := bind(d, q.src, q.params...)
 		if err != nil {

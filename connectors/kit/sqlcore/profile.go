@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/trickle-auth/trickle/connectors/kit/connector"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
@@ -21,6 +22,7 @@ var standardColumns = []string{
 	"legacy_id", "email", "email_verified", "username", "name", "given_name",
 	"family_name", "nickname", "picture", "phone_number", "user_metadata",
 	"app_metadata", "password_hash", "password_salt", "password_format", "active",
+	"created_at",
 }
 
 // target is where a column or metadata key goes: a profile field, a whole
@@ -112,6 +114,10 @@ func (r *record) set(t target, v any) error {
 		r.format = s
 	case "active":
 		r.active, r.hasActive = asBool(v), true
+	case "created_at": // a date the store cannot tell is left out, not refused
+		if t, ok := asTime(v); ok {
+			r.p.CreatedAt = timestamppb.New(t)
+		}
 	case "user_metadata", "app_metadata":
 		if s == "" {
 			return nil
@@ -237,6 +243,40 @@ func asString(v any) string {
 		return strconv.FormatBool(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// dateLayouts are the text forms of DATETIME/TIMESTAMP columns that drivers
+// hand over as text (MySQL without parseTime, SQLite); zone-less ones are
+// read as UTC, as WordPress's user_registered and Django's date_joined are.
+var dateLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"}
+
+// asTime reads a creation date: a driver time, a date text, or Unix seconds
+// (Drupal's users.created). Zero dates (MySQL's 0000-00-00, Unix 0) and
+// anything unreadable mean "unknown".
+func asTime(v any) (time.Time, bool) {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case int64:
+		t = time.Unix(x, 0)
+	default:
+		s := strings.TrimSpace(asString(v))
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			t = time.Unix(n, 0)
+			break
+		}
+		for _, l := range dateLayouts {
+			if p, err := time.Parse(l, s); err == nil {
+				t = p
+				break
+			}
+		}
+	}
+	if t.Unix() <= 0 || t.Year() > 9999 {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
 }
 
 func asBool(v any) bool {

@@ -49,6 +49,7 @@ type Connector struct {
 	user     boundQuery
 	count    *boundQuery // nil: not configured
 	list     *boundQuery
+	first    *boundQuery // the list's first page; nil: bind the lowest id
 	metadata []metadataQuery
 	columns  map[string]target
 	dummy    atomic.Pointer[passwordhash.Hash]
@@ -106,6 +107,13 @@ func Open(cfg Config, driverName string, d Dialect, log *slog.Logger) (*Connecto
 		}
 		c.list = &q
 	}
+	if rc.Queries.ListFirst != "" {
+		q, err := bind(d, rc.Queries.ListFirst, paramLimit)
+		if err != nil {
+			return nil, fmt.Errorf("legacy.queries.list_first: %w", err)
+		}
+		c.first = &q
+	}
 	for col, t := range rc.Columns {
 		if c.columns[strings.ToLower(col)], err = parseTarget(t); err != nil {
 			return nil, fmt.Errorf("legacy.columns.%s: %w", col, err)
@@ -147,8 +155,34 @@ func redactDSN(err error) error {
 // Close closes the pool.
 func (c *Connector) Close() error { return c.db.Close() }
 
-// Ping checks that the database answers.
-func (c *Connector) Ping(ctx context.Context) error { return c.db.PingContext(ctx) }
+// probeIdentifier matches no user: .invalid is a reserved top-level domain.
+const probeIdentifier = "trickle-readiness-probe@example.invalid"
+
+// Ping checks that the database answers and that the configured queries
+// run (a missing table or column fails here rather than on every login).
+// The user and metadata queries run for ids that match nobody, the list
+// for one row; the count is skipped (it may scan the table).
+func (c *Connector) Ping(ctx context.Context) error {
+	if err := c.db.PingContext(ctx); err != nil {
+		return redactDSN(err)
+	}
+	if _, err := c.query(ctx, c.user, map[string]any{paramIdentifier: probeIdentifier}, 1); err != nil {
+		return fmt.Errorf("legacy.queries.user: %w", err)
+	}
+	if c.list != nil {
+		if _, err := c.page(ctx, connector.Page{Limit: 1}); err != nil {
+			return fmt.Errorf("legacy.queries.list: %w", err)
+		}
+	}
+	probe := newRecord()
+	probe.p.LegacyId = map[string]string{idInt: "-1", idUUID: nilUUID}[c.cfg.IDType]
+	for i, m := range c.metadata {
+		if err := c.readMetadata(ctx, m, probe); err != nil {
+			return fmt.Errorf("legacy.metadata[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
 
 // Login verifies password for the one user matching identifier. No match,
 // or several, is ErrNotFound; a refusal for the one match names its legacy
@@ -191,16 +225,41 @@ func (c *Connector) Login(ctx context.Context, identifier, password string) (*co
 	return p, nil
 }
 
-// GetUser returns the one user matching identifier.
+// maxAmbiguous bounds the rows GetUser reads for one identifier.
+const maxAmbiguous = 16
+
+// GetUser returns the user matching identifier. Several matches (emails
+// that differ only in case or surrounding spaces) still mean "exists", so
+// that a sign-up cannot take the address: the answer is the match with the
+// lowest legacy id, the same one every time.
 func (c *Connector) GetUser(ctx context.Context, identifier string) (*connector.Profile, error) {
-	recs, err := c.find(ctx, identifier)
+	recs, err := c.query(ctx, c.user, map[string]any{paramIdentifier: strings.TrimSpace(identifier)}, maxAmbiguous)
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) != 1 {
+	if len(recs) == 0 {
 		return nil, connector.ErrNotFound
 	}
-	return c.finish(ctx, recs[0])
+	first := recs[0]
+	for _, r := range recs[1:] {
+		if lessID(r.p.LegacyId, first.p.LegacyId) {
+			first = r
+		}
+	}
+	if len(recs) > 1 {
+		c.log.WarnContext(ctx, "identifier matches several legacy users; GetUser answers the lowest id", "legacy_id", first.p.LegacyId, "matches", len(recs))
+	}
+	return c.finish(ctx, first)
+}
+
+// lessID orders legacy ids numerically when both are integers.
+func lessID(a, b string) bool {
+	x, errA := strconv.ParseInt(a, 10, 64)
+	y, errB := strconv.ParseInt(b, 10, 64)
+	if errA == nil && errB == nil {
+		return x < y
+	}
+	return strings.ToLower(a) < strings.ToLower(b)
 }
 
 // CountUsers runs the count query.
@@ -220,11 +279,7 @@ func (c *Connector) ListUsers(ctx context.Context, pg connector.Page) ([]*connec
 	if c.list == nil {
 		return nil, fmt.Errorf("%w: no list query", connector.ErrUnimplemented)
 	}
-	after, err := c.afterValue(pg.After)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := c.query(ctx, *c.list, map[string]any{paramAfter: after, paramLimit: int64(pg.Limit)}, pg.Limit)
+	recs, err := c.page(ctx, pg)
 	if err != nil {
 		return nil, err
 	}
@@ -246,15 +301,35 @@ func (c *Connector) ListUsers(ctx context.Context, pg connector.Page) ([]*connec
 	return out, nil
 }
 
+// page reads one page of records: the first page without a lower bound
+// when the list_first query is there.
+func (c *Connector) page(ctx context.Context, pg connector.Page) ([]*record, error) {
+	vals := map[string]any{paramLimit: int64(pg.Limit)}
+	q := *c.list
+	if pg.After == "" && c.first != nil {
+		q = *c.first
+	} else {
+		after, err := c.afterValue(pg.After)
+		if err != nil {
+			return nil, err
+		}
+		vals[paramAfter] = after
+	}
+	return c.query(ctx, q, vals, pg.Limit)
+}
+
+const nilUUID = "00000000-0000-0000-0000-000000000000"
+
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // afterValue turns start_after_legacy_id into a value of the id's type;
-// "" is below every id.
+// "" is below every id (for int ids: every id an INT column can hold, so
+// that the value also binds to PostgreSQL int4).
 func (c *Connector) afterValue(after string) (any, error) {
 	switch c.cfg.IDType {
 	case idInt:
 		if after == "" {
-			return int64(math.MinInt64), nil
+			return int64(math.MinInt32), nil
 		}
 		n, err := strconv.ParseInt(after, 10, 64)
 		if err != nil {
@@ -263,7 +338,7 @@ func (c *Connector) afterValue(after string) (any, error) {
 		return n, nil
 	case idUUID:
 		if after == "" {
-			return "00000000-0000-0000-0000-000000000000", nil
+			return nilUUID, nil
 		}
 		if !uuidRE.MatchString(after) {
 			return nil, fmt.Errorf("%w: start_after_legacy_id is not a UUID", connector.ErrInvalidArgument)
@@ -273,9 +348,10 @@ func (c *Connector) afterValue(after string) (any, error) {
 	return after, nil
 }
 
-// find runs the user query, reading at most two rows: two means ambiguous.
+// find runs the user query for the trimmed identifier (as the auth service
+// normalizes it), reading at most two rows: two means ambiguous.
 func (c *Connector) find(ctx context.Context, identifier string) ([]*record, error) {
-	recs, err := c.query(ctx, c.user, map[string]any{paramIdentifier: identifier}, 2)
+	recs, err := c.query(ctx, c.user, map[string]any{paramIdentifier: strings.TrimSpace(identifier)}, 2)
 	if len(recs) > 1 {
 		c.log.WarnContext(ctx, "identifier matches several legacy users; refused", "legacy_ids", []string{recs[0].p.LegacyId, recs[1].p.LegacyId})
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/trickle-auth/trickle/connectors/kit/config"
 	"github.com/trickle-auth/trickle/connectors/kit/conformance"
@@ -63,22 +64,49 @@ var people = []person{
 	{3, "00000000-0000-0000-0000-000000000003", "carol@example.net", "carol_99", "Carol", "", "", "", nil},
 }
 
+// The seeded creation dates, as each application stores them.
+var (
+	wpRegistered   = time.Date(2015, 3, 4, 5, 6, 7, 0, time.UTC)
+	djangoJoined   = time.Date(2019, 1, 2, 3, 4, 5, 0, time.UTC)
+	laravelCreated = time.Date(2020, 6, 7, 8, 9, 10, 0, time.UTC)
+	drupalCreated  = time.Unix(1400000000, 0).UTC()
+	aspnetCreated  = time.Date(2012, 1, 2, 3, 4, 5, 0, time.UTC)
+)
+
 func (p person) name() string { return strings.TrimSpace(p.given + " " + p.family) }
 
-// types per dialect for the DDL below.
-func ddl(d sqlcore.Dialect, stmt string) string {
-	types := map[string][]string{ // postgres, mysql, mssql
-		"{ID}":   {"BIGINT PRIMARY KEY", "BIGINT UNSIGNED PRIMARY KEY", "BIGINT PRIMARY KEY"},
-		"{TEXT}": {"VARCHAR(255)", "VARCHAR(255)", "NVARCHAR(255)"},
-		"{LONG}": {"TEXT", "LONGTEXT", "NVARCHAR(MAX)"},
-		"{BOOL}": {"BOOLEAN", "TINYINT(1)", "BIT"},
-		"{BIT}":  {"SMALLINT", "TINYINT(1)", "BIT"},
-		"{INT}":  {"INT", "INT", "INT"},
-		"{TS}":   {"TIMESTAMP", "DATETIME", "DATETIME2"},
-		"{JSON}": {"JSONB", "JSON", "NVARCHAR(MAX)"},
-		"{GUID}": {"UUID", "CHAR(36)", "UNIQUEIDENTIFIER"},
-	}
-	i := map[string]int{"postgres": 0, "mysql": 1, "mssql": 2}[d.Name()]
+// types are the column types each application really creates, per dialect
+// (PostgreSQL, MySQL/MariaDB, SQL Server, SQLite): Django's AutoField is a
+// 32-bit INTEGER (serial), WordPress's ids are bigint(20) unsigned,
+// Laravel's id() is bigint unsigned, Drupal 7's uid is int unsigned (not
+// auto-incremented: Drupal keeps its own sequence), ASP.NET Membership's
+// ids are uniqueidentifier. SQL Server columns are not IDENTITY so that the
+// seeds can insert their ids.
+var types = map[string][4]string{
+	"{DJANGO_ID}": {"SERIAL PRIMARY KEY", "INT NOT NULL AUTO_INCREMENT PRIMARY KEY", "INT NOT NULL PRIMARY KEY", "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"},
+	"{DJANGO_FK}": {"INTEGER NOT NULL", "INT NOT NULL", "INT NOT NULL", "INTEGER NOT NULL"},
+	"{DJANGO_TS}": {"TIMESTAMP WITH TIME ZONE", "DATETIME(6)", "DATETIME2", "DATETIME"},
+	"{WP_ID}":     {"BIGSERIAL PRIMARY KEY", "BIGINT(20) UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY", "BIGINT NOT NULL PRIMARY KEY", "INTEGER PRIMARY KEY"},
+	"{WP_FK}":     {"BIGINT NOT NULL DEFAULT 0", "BIGINT(20) UNSIGNED NOT NULL DEFAULT 0", "BIGINT NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0"},
+	"{LV_ID}":     {"BIGSERIAL PRIMARY KEY", "BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY", "BIGINT NOT NULL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+	"{D7_UID}":    {"INTEGER NOT NULL DEFAULT 0 CHECK (uid >= 0) PRIMARY KEY", "INT UNSIGNED NOT NULL DEFAULT 0 PRIMARY KEY", "INT NOT NULL DEFAULT 0 PRIMARY KEY", "INTEGER NOT NULL DEFAULT 0 PRIMARY KEY"},
+	"{D7_SERIAL}": {"SERIAL CHECK (rid >= 0) PRIMARY KEY", "INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY", "INT NOT NULL PRIMARY KEY", "INTEGER PRIMARY KEY"},
+	"{D7_FK}":     {"INTEGER NOT NULL DEFAULT 0 CHECK (uid >= 0)", "INT UNSIGNED NOT NULL DEFAULT 0", "INT NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0"},
+	"{D7_RID}":    {"INTEGER NOT NULL DEFAULT 0 CHECK (rid >= 0)", "INT UNSIGNED NOT NULL DEFAULT 0", "INT NOT NULL DEFAULT 0", "INTEGER NOT NULL DEFAULT 0"},
+	"{ID}":        {"BIGINT PRIMARY KEY", "BIGINT UNSIGNED PRIMARY KEY", "BIGINT PRIMARY KEY", "INTEGER PRIMARY KEY"},
+	"{TEXT}":      {"VARCHAR(255)", "VARCHAR(255)", "NVARCHAR(255)", "VARCHAR(255)"},
+	"{LONG}":      {"TEXT", "LONGTEXT", "NVARCHAR(MAX)", "TEXT"},
+	"{BOOL}":      {"BOOLEAN", "TINYINT(1)", "BIT", "BOOLEAN"},
+	"{BIT}":       {"SMALLINT", "TINYINT(1)", "BIT", "SMALLINT"},
+	"{INT}":       {"INT", "INT", "INT", "INT"},
+	"{TS}":        {"TIMESTAMP", "DATETIME", "DATETIME2", "TIMESTAMP"},
+	"{JSON}":      {"JSONB", "JSON", "NVARCHAR(MAX)", "TEXT"},
+	"{GUID}":      {"UUID", "CHAR(36)", "UNIQUEIDENTIFIER", "TEXT"},
+}
+
+// DDL expands the type markers of stmt for d.
+func DDL(d sqlcore.Dialect, stmt string) string {
+	i := map[string]int{"postgres": 0, "mysql": 1, "mssql": 2, "sqlite": 3}[d.Name()]
 	for k, v := range types {
 		stmt = strings.ReplaceAll(stmt, k, v[i])
 	}
@@ -131,8 +159,8 @@ func seeds(t *testing.T) map[string]seed {
 	return map[string]seed{
 		"wordpress": {
 			schema: []string{
-				"CREATE TABLE wp_users (ID {ID}, user_login {TEXT} NOT NULL, user_pass {TEXT} NOT NULL, user_nicename {TEXT}, user_email {TEXT} NOT NULL, user_url {TEXT} NOT NULL, user_registered {TS}, user_status {INT} NOT NULL, display_name {TEXT} NOT NULL)",
-				"CREATE TABLE wp_usermeta (umeta_id {ID}, user_id BIGINT NOT NULL, meta_key {TEXT}, meta_value {LONG})",
+				"CREATE TABLE wp_users (ID {WP_ID}, user_login VARCHAR(60) NOT NULL DEFAULT '', user_pass VARCHAR(255) NOT NULL DEFAULT '', user_nicename VARCHAR(50) NOT NULL DEFAULT '', user_email VARCHAR(100) NOT NULL DEFAULT '', user_url VARCHAR(100) NOT NULL DEFAULT '', user_registered {TS} NOT NULL, user_activation_key VARCHAR(255) NOT NULL DEFAULT '', user_status {INT} NOT NULL DEFAULT 0, display_name VARCHAR(250) NOT NULL DEFAULT '')",
+				"CREATE TABLE wp_usermeta (umeta_id {WP_ID}, user_id {WP_FK}, meta_key VARCHAR(255) NULL, meta_value {LONG} NULL)",
 			},
 			rows: func() [][]any {
 				var rows [][]any
@@ -147,7 +175,7 @@ func seeds(t *testing.T) map[string]seed {
 						url = "https://alice.example.com"
 					}
 					rows = append(rows, []any{"INSERT INTO wp_users (ID, user_login, user_pass, user_nicename, user_email, user_url, user_registered, user_status, display_name) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-						p.id, p.username, hashes.WordPress[i], strings.ToLower(p.username), p.email, url, time.Date(2015, 3, 4, 5, 6, 7, 0, time.UTC), p.name()})
+						p.id, p.username, hashes.WordPress[i], strings.ToLower(p.username), p.email, url, wpRegistered, p.name()})
 					addMeta(p.id, "first_name", p.given)
 					addMeta(p.id, "last_name", p.family)
 					addMeta(p.id, "nickname", p.nick)
@@ -184,6 +212,7 @@ func seeds(t *testing.T) map[string]seed {
 							LegacyId: itoa(int(p.id)), Email: p.email, Username: p.username, Name: p.name(),
 							GivenName: p.given, FamilyName: p.family, Nickname: p.nick,
 							UserMetadata: st(t, um), AppMetadata: st(t, map[string]any{"roles": roles(p)}),
+							CreatedAt: timestamppb.New(wpRegistered),
 						},
 					})
 				}
@@ -192,9 +221,9 @@ func seeds(t *testing.T) map[string]seed {
 		},
 		"django": {
 			schema: []string{
-				"CREATE TABLE auth_user (id {ID}, password {TEXT} NOT NULL, last_login {TS}, is_superuser {BOOL} NOT NULL, username {TEXT} NOT NULL UNIQUE, first_name {TEXT} NOT NULL, last_name {TEXT} NOT NULL, email {TEXT} NOT NULL, is_staff {BOOL} NOT NULL, is_active {BOOL} NOT NULL, date_joined {TS} NOT NULL)",
-				"CREATE TABLE auth_group (id {ID}, name {TEXT} NOT NULL)",
-				"CREATE TABLE auth_user_groups (id {ID}, user_id BIGINT NOT NULL, group_id BIGINT NOT NULL)",
+				"CREATE TABLE auth_user (id {DJANGO_ID}, password VARCHAR(128) NOT NULL, last_login {DJANGO_TS} NULL, is_superuser {BOOL} NOT NULL, username VARCHAR(150) NOT NULL UNIQUE, first_name VARCHAR(150) NOT NULL, last_name VARCHAR(150) NOT NULL, email VARCHAR(254) NOT NULL, is_staff {BOOL} NOT NULL, is_active {BOOL} NOT NULL, date_joined {DJANGO_TS} NOT NULL)",
+				"CREATE TABLE auth_group (id {DJANGO_ID}, name VARCHAR(150) NOT NULL UNIQUE)",
+				"CREATE TABLE auth_user_groups (id {DJANGO_ID}, user_id {DJANGO_FK} REFERENCES auth_user (id), group_id {DJANGO_FK} REFERENCES auth_group (id))",
 			},
 			rows: func() [][]any {
 				rows := [][]any{
@@ -204,7 +233,7 @@ func seeds(t *testing.T) map[string]seed {
 				link := int64(0)
 				for i, p := range people {
 					rows = append(rows, []any{"INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-						p.id, hashes.Django[i], false, p.username, p.given, p.family, p.email, i == 0, true, time.Date(2019, 1, 2, 3, 4, 5, 0, time.UTC)})
+						p.id, hashes.Django[i], false, p.username, p.given, p.family, p.email, i == 0, true, djangoJoined})
 					for _, r := range p.roles {
 						link++
 						gid := map[string]int64{"administrator": 1, "editor": 2}[r]
@@ -225,6 +254,7 @@ func seeds(t *testing.T) map[string]seed {
 						Profile: &connectorv1.LegacyProfile{
 							LegacyId: itoa(int(p.id)), Email: p.email, Username: p.username, Name: p.name(),
 							GivenName: p.given, FamilyName: p.family, AppMetadata: st(t, am),
+							CreatedAt: timestamppb.New(djangoJoined),
 						},
 					})
 				}
@@ -233,7 +263,7 @@ func seeds(t *testing.T) map[string]seed {
 		},
 		"laravel": {
 			schema: []string{
-				"CREATE TABLE users (id {ID}, name {TEXT} NOT NULL, email {TEXT} NOT NULL UNIQUE, email_verified_at {TS} NULL, password {TEXT} NOT NULL, remember_token {TEXT} NULL, created_at {TS} NULL, updated_at {TS} NULL)",
+				"CREATE TABLE users (id {LV_ID}, name {TEXT} NOT NULL, email {TEXT} NOT NULL UNIQUE, email_verified_at {TS} NULL, password {TEXT} NOT NULL, remember_token VARCHAR(100) NULL, created_at {TS} NULL, updated_at {TS} NULL)",
 			},
 			rows: func() [][]any {
 				var rows [][]any
@@ -242,8 +272,8 @@ func seeds(t *testing.T) map[string]seed {
 					if i != 1 {
 						verified = time.Date(2021, 5, 6, 7, 8, 9, 0, time.UTC)
 					}
-					rows = append(rows, []any{"INSERT INTO users (id, name, email, email_verified_at, password) VALUES (?, ?, ?, ?, ?)",
-						p.id, p.name(), p.email, verified, hashes.Laravel[i]})
+					rows = append(rows, []any{"INSERT INTO users (id, name, email, email_verified_at, password, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+						p.id, p.name(), p.email, verified, hashes.Laravel[i], laravelCreated, laravelCreated})
 				}
 				return rows
 			},
@@ -252,7 +282,8 @@ func seeds(t *testing.T) map[string]seed {
 				for i, p := range people {
 					us = append(us, conformance.User{
 						Identifiers: []string{p.email}, Password: pw[i],
-						Profile: &connectorv1.LegacyProfile{LegacyId: itoa(int(p.id)), Email: p.email, Name: p.name(), EmailVerified: i != 1},
+						Profile: &connectorv1.LegacyProfile{LegacyId: itoa(int(p.id)), Email: p.email, Name: p.name(), EmailVerified: i != 1,
+							CreatedAt: timestamppb.New(laravelCreated)},
 					})
 				}
 				return us
@@ -260,13 +291,15 @@ func seeds(t *testing.T) map[string]seed {
 		},
 		"drupal7": {
 			schema: []string{
-				"CREATE TABLE users (uid {ID}, name {TEXT} NOT NULL, pass {TEXT} NOT NULL, mail {TEXT}, status {INT} NOT NULL, timezone {TEXT}, language {TEXT} NOT NULL, created {INT} NOT NULL)",
-				"CREATE TABLE role (rid {ID}, name {TEXT} NOT NULL)",
-				"CREATE TABLE users_roles (uid BIGINT NOT NULL, rid BIGINT NOT NULL)",
+				"CREATE TABLE users (uid {D7_UID}, name VARCHAR(60) NOT NULL DEFAULT '' UNIQUE, pass VARCHAR(128) NOT NULL DEFAULT '', mail VARCHAR(254) NULL DEFAULT '', theme VARCHAR(255) NOT NULL DEFAULT '', signature VARCHAR(255) NOT NULL DEFAULT '', created {INT} NOT NULL DEFAULT 0, access {INT} NOT NULL DEFAULT 0, login {INT} NOT NULL DEFAULT 0, status SMALLINT NOT NULL DEFAULT 0, timezone VARCHAR(32) NULL, language VARCHAR(12) NOT NULL DEFAULT '', picture {INT} NOT NULL DEFAULT 0, init VARCHAR(254) NULL DEFAULT '', data {LONG} NULL)",
+				"CREATE TABLE role (rid {D7_SERIAL}, name VARCHAR(64) NOT NULL DEFAULT '' UNIQUE, weight {INT} NOT NULL DEFAULT 0)",
+				"CREATE TABLE users_roles (uid {D7_FK}, rid {D7_RID}, PRIMARY KEY (uid, rid))",
 			},
 			rows: func() [][]any {
 				rows := [][]any{
 					{"INSERT INTO users (uid, name, pass, mail, status, language, created) VALUES (0, '', '', '', 0, '', 0)"},
+					{"INSERT INTO role (rid, name) VALUES (?, ?)", int64(1), "anonymous user"},
+					{"INSERT INTO role (rid, name) VALUES (?, ?)", int64(2), "authenticated user"},
 					{"INSERT INTO role (rid, name) VALUES (?, ?)", int64(3), "administrator"},
 					{"INSERT INTO role (rid, name) VALUES (?, ?)", int64(4), "editor"},
 				}
@@ -275,8 +308,8 @@ func seeds(t *testing.T) map[string]seed {
 					if p.locale != "" {
 						tz = "Europe/Oslo"
 					}
-					rows = append(rows, []any{"INSERT INTO users (uid, name, pass, mail, status, timezone, language, created) VALUES (?, ?, ?, ?, 1, ?, ?, 1400000000)",
-						p.id, p.username, hashes.Drupal7[i], p.email, tz, strings.Split(p.locale, "_")[0]})
+					rows = append(rows, []any{"INSERT INTO users (uid, name, pass, mail, status, timezone, language, created, init) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+						p.id, p.username, hashes.Drupal7[i], p.email, tz, strings.Split(p.locale, "_")[0], drupalCreated.Unix(), p.email})
 					for _, r := range p.roles {
 						rid := map[string]int64{"administrator": 3, "editor": 4}[r]
 						rows = append(rows, []any{"INSERT INTO users_roles (uid, rid) VALUES (?, ?)", p.id, rid})
@@ -299,7 +332,7 @@ func seeds(t *testing.T) map[string]seed {
 					us = append(us, conformance.User{
 						Identifiers: []string{p.email, p.username}, Password: pw[i],
 						Profile: &connectorv1.LegacyProfile{LegacyId: itoa(int(p.id)), Email: p.email, Username: p.username,
-							UserMetadata: st(t, um), AppMetadata: st(t, am)},
+							UserMetadata: st(t, um), AppMetadata: st(t, am), CreatedAt: timestamppb.New(drupalCreated)},
 					})
 				}
 				return us
@@ -319,7 +352,7 @@ func seeds(t *testing.T) map[string]seed {
 					{"INSERT INTO aspnet_Roles (RoleId, RoleName) VALUES (?, ?)", roleID["administrator"], "Administrator"},
 					{"INSERT INTO aspnet_Roles (RoleId, RoleName) VALUES (?, ?)", roleID["editor"], "Editor"},
 				}
-				ts := time.Date(2012, 1, 2, 3, 4, 5, 0, time.UTC)
+				ts := aspnetCreated
 				for i, p := range people {
 					format := int64(1)
 					if hashes.ASPNet[i].Salt == "" {
@@ -349,7 +382,8 @@ func seeds(t *testing.T) map[string]seed {
 					}
 					us = append(us, conformance.User{
 						Identifiers: []string{p.email, p.username}, Password: pw[i],
-						Profile: &connectorv1.LegacyProfile{LegacyId: p.guid, Email: p.email, Username: p.username, AppMetadata: st(t, am)},
+						Profile: &connectorv1.LegacyProfile{LegacyId: p.guid, Email: p.email, Username: p.username, AppMetadata: st(t, am),
+							CreatedAt: timestamppb.New(aspnetCreated)},
 					})
 				}
 				return us
@@ -399,8 +433,8 @@ func Seed(t *testing.T, db *sql.DB, d sqlcore.Dialect, preset string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, stmt := range s.schema {
-		if _, err := db.ExecContext(ctx, ddl(d, stmt)); err != nil {
-			t.Fatalf("%s: %v", ddl(d, stmt), err)
+		if _, err := db.ExecContext(ctx, DDL(d, stmt)); err != nil {
+			t.Fatalf("%s: %v", DDL(d, stmt), err)
 		}
 	}
 	for _, row := range s.rows() {
@@ -439,4 +473,12 @@ func Fixture(t *testing.T, preset string, db *sql.DB, d sqlcore.Dialect, driver,
 		Unreachable:     proxy.Cut,
 		Slow:            proxy.SetDelay,
 	}
+}
+
+// Credential returns the i-th seeded password (0-2) and its hash as
+// preset's application stored it, for tests that seed more rows.
+func Credential(preset string, i int) (password, hash string) {
+	byPreset := map[string][]string{"wordpress": hashes.WordPress, "django": hashes.Django,
+		"laravel": hashes.Laravel, "drupal7": hashes.Drupal7, "generic": hashes.Generic}
+	return hashes.Passwords[i], byPreset[preset][i]
 }

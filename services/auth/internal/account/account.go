@@ -151,7 +151,7 @@ func (s *Service) validateSignUp(conn *login.Connection, in SignUpInput) (email,
 	case username == "" && conn.RequiresUsername:
 		return "", "", apperr.Invalid("username", "connection %q requires a username", conn.Name)
 	case username != "" && !login.ValidUsername(username):
-		return "", "", apperr.Invalid("username", "username must be 1-128 characters without '@' or spaces")
+		return "", "", apperr.Invalid("username", "username must be 1-128 characters without '@' or surrounding spaces")
 	}
 	for _, f := range []struct{ name, v string }{
 		{"name", in.Name}, {"given_name", in.GivenName}, {"family_name", in.FamilyName},

@@ -197,7 +197,7 @@ func TestSignUp(t *testing.T) {
 		"password is the email": {signup("z@example.com", "", "Z@example.com"), apperr.InvalidArgument},
 		"password > 1024 bytes": {signup("z@example.com", "", strings.Repeat("p", 1025)), apperr.InvalidArgument},
 		"bad email":             {signup("not an email", "", "a good password"), apperr.InvalidArgument},
-		"bad username":          {signup("z@example.com", "a b", "a good password"), apperr.InvalidArgument},
+		"bad username":          {signup("z@example.com", "a@b", "a good password"), apperr.InvalidArgument},
 		"unknown connection":    {account.SignUpInput{Connection: "nope", Email: "z@example.com", Password: "a good password"}, apperr.InvalidArgument},
 		"metadata key":          {account.SignUpInput{Connection: "legacy", Email: "z@example.com", Password: "a good password", UserMetadata: map[string]any{"$where": 1}}, apperr.InvalidArgument},
 	} {

@@ -85,15 +85,36 @@ func ValidEmail(s string) bool {
 }
 
 // ValidUsername: 1–128 bytes of printable text without '@' (so it can never
-// be mistaken for an email) and without spaces.
+// be mistaken for an email, which always has one) and without surrounding
+// spaces; spaces inside and non-ASCII letters are allowed, as WordPress and
+// Drupal allow them ("Mary Jane", "Bjørn"). Usernames are compared
+// normalized: trimmed and lowercased (store.Normalize).
 func ValidUsername(s string) bool {
-	return s != "" && len(s) <= 128 && cleanText(s) && !strings.ContainsAny(s, "@ \t")
+	return s != "" && len(s) <= 128 && cleanText(s) && !strings.ContainsRune(s, '@') &&
+		strings.TrimSpace(s) == s && !strings.ContainsRune(s, '\t')
 }
+
+// legacyUsernameKey is where UserFromProfile keeps a legacy username it
+// cannot use as a Trickle username (one with '@').
+const legacyUsernameKey = "legacy_username"
 
 // UserFromProfile turns a legacy profile into a store user, validated like
 // Auth0's strategy_version 2: an email that is present and well-formed, a
 // username when the connection requires one. A profile that fails is a
 // FAILED_PRECONDITION with a reason the operator can act on.
+//
+// Dirty legacy data, normalized exactly as sign-up, profile updates, import
+// and the connectors' lookups normalize (trimmed, case-insensitive):
+//   - email with surrounding spaces or capitals: migrates trimmed and
+//     lowercased; an email with other control characters is malformed;
+//   - email NULL or empty: refused (Trickle users log in by email);
+//   - username with spaces inside or non-ASCII letters: kept (lowercased);
+//   - username with '@' (WordPress allows it, and many use the email as the
+//     login): dropped, since an identifier with '@' is looked up as an
+//     email; the user logs in with the email, and the legacy username is
+//     kept in app_metadata.legacy_username. This also settles a username
+//     equal to another user's email: it never becomes a username;
+//   - an empty username with a connection that requires one: refused.
 func UserFromProfile(conn *Connection, p *connectorv1.LegacyProfile, origin store.Origin, now time.Time) (*store.User, error) {
 	id := p.GetLegacyId()
 	if id == "" {
@@ -103,15 +124,23 @@ func UserFromProfile(conn *Connection, p *connectorv1.LegacyProfile, origin stor
 	switch {
 	case email == "":
 		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has no email; fix the user in the legacy store or the connector's mapping", id)
-	case !ValidEmail(email):
+	case !ValidEmail(email) || !cleanText(p.GetEmail()):
 		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has a malformed email; fix it in the legacy store", id)
 	}
 	username := store.Normalize(p.GetUsername())
+	app := p.GetAppMetadata().AsMap()
+	if strings.ContainsRune(username, '@') {
+		if app == nil {
+			app = map[string]any{}
+		}
+		app[legacyUsernameKey] = strings.TrimSpace(p.GetUsername())
+		username = ""
+	}
 	switch {
 	case username == "" && conn.RequiresUsername:
-		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has no username and connection %q requires one", id, conn.Name)
+		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has no usable username (none, or one with '@') and connection %q requires one", id, conn.Name)
 	case username != "" && !ValidUsername(username):
-		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has an invalid username (1-128 characters, no '@' or spaces)", id)
+		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has an invalid username (1-128 bytes of printable text); fix it in the legacy store", id)
 	}
 	for _, f := range []string{p.GetName(), p.GetGivenName(), p.GetFamilyName(), p.GetNickname(), p.GetPicture(), p.GetPhoneNumber()} {
 		if len(f) > MaxProfileField || !utf8.ValidString(f) {
@@ -123,7 +152,21 @@ func UserFromProfile(conn *Connection, p *connectorv1.LegacyProfile, origin stor
 		Connection: conn.Name, Email: email, EmailVerified: p.GetEmailVerified(), Username: username,
 		Name: p.GetName(), GivenName: p.GetGivenName(), FamilyName: p.GetFamilyName(), Nickname: p.GetNickname(),
 		Picture: p.GetPicture(), PhoneNumber: p.GetPhoneNumber(),
-		UserMetadata: p.GetUserMetadata().AsMap(), AppMetadata: p.GetAppMetadata().AsMap(),
-		LegacyID: id, Origin: origin, CreatedAt: now, UpdatedAt: now, MigratedAt: now,
+		UserMetadata: p.GetUserMetadata().AsMap(), AppMetadata: app,
+		LegacyID: id, Origin: origin, CreatedAt: legacyCreated(p, now), UpdatedAt: now, MigratedAt: now,
 	}, nil
+}
+
+// legacyCreated is the legacy account's creation date when the connector
+// sent a plausible one (not in the future), else now.
+func legacyCreated(p *connectorv1.LegacyProfile, now time.Time) time.Time {
+	ts := p.GetCreatedAt()
+	if ts == nil || ts.CheckValid() != nil {
+		return now
+	}
+	t := ts.AsTime().UTC().Truncate(time.Millisecond)
+	if t.After(now) || t.Unix() <= 0 {
+		return now
+	}
+	return t
 }

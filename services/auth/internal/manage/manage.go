@@ -246,7 +246,7 @@ func (s *Service) applyPatch(u *store.User, p Patch) error {
 	if p.Username != nil {
 		n := store.Normalize(*p.Username)
 		if n != "" && !login.ValidUsername(n) {
-			return apperr.Invalid("username", "username must be 1-128 characters without '@' or spaces")
+			return apperr.Invalid("username", "username must be 1-128 characters without '@' or surrounding spaces")
 		}
 		if n == "" && conn != nil && conn.RequiresUsername {
 			return apperr.Invalid("username", "connection %q requires a username", u.Connection)

@@ -15,6 +15,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -497,7 +498,12 @@ type LegacyProfile struct {
 	// The legacy password hash, when the connector is configured to share it:
 	// in ListUsers for bulk import, and in Login so that the auth service can
 	// adopt a hash that already meets its own policy instead of hashing again.
-	PasswordHash  *LegacyPasswordHash `protobuf:"bytes,13,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
+	PasswordHash *LegacyPasswordHash `protobuf:"bytes,13,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
+	// When the account was created in the legacy store (Django date_joined,
+	// WordPress user_registered, Laravel created_at, Drupal created...);
+	// unset when the store does not know. The migrated user keeps it as its
+	// creation date.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -623,6 +629,13 @@ func (x *LegacyProfile) GetPasswordHash() *LegacyPasswordHash {
 	return nil
 }
 
+func (x *LegacyProfile) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
 // LegacyPasswordHash is a stored password hash and what it takes to verify it.
 type LegacyPasswordHash struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -693,7 +706,7 @@ var File_trickle_connector_v1_connector_proto protoreflect.FileDescriptor
 
 const file_trickle_connector_v1_connector_proto_rawDesc = "" +
 	"\n" +
-	"$trickle/connector/v1/connector.proto\x12\x14trickle.connector.v1\x1a\x1cgoogle/protobuf/struct.proto\"J\n" +
+	"$trickle/connector/v1/connector.proto\x12\x14trickle.connector.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"J\n" +
 	"\fLoginRequest\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\x01 \x01(\tR\n" +
@@ -715,7 +728,7 @@ const file_trickle_connector_v1_connector_proto_rawDesc = "" +
 	"\x17include_password_hashes\x18\x02 \x01(\bR\x15includePasswordHashes\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x03R\x05limit\"R\n" +
 	"\x11ListUsersResponse\x12=\n" +
-	"\aprofile\x18\x01 \x01(\v2#.trickle.connector.v1.LegacyProfileR\aprofile\"\xfb\x03\n" +
+	"\aprofile\x18\x01 \x01(\v2#.trickle.connector.v1.LegacyProfileR\aprofile\"\xb6\x04\n" +
 	"\rLegacyProfile\x12\x1b\n" +
 	"\tlegacy_id\x18\x01 \x01(\tR\blegacyId\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12%\n" +
@@ -732,7 +745,9 @@ const file_trickle_connector_v1_connector_proto_rawDesc = "" +
 	" \x01(\tR\vphoneNumber\x12<\n" +
 	"\ruser_metadata\x18\v \x01(\v2\x17.google.protobuf.StructR\fuserMetadata\x12:\n" +
 	"\fapp_metadata\x18\f \x01(\v2\x17.google.protobuf.StructR\vappMetadata\x12M\n" +
-	"\rpassword_hash\x18\r \x01(\v2(.trickle.connector.v1.LegacyPasswordHashR\fpasswordHash\"T\n" +
+	"\rpassword_hash\x18\r \x01(\v2(.trickle.connector.v1.LegacyPasswordHashR\fpasswordHash\x129\n" +
+	"\n" +
+	"created_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"T\n" +
 	"\x12LegacyPasswordHash\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\tR\x04hash\x12\x16\n" +
 	"\x06format\x18\x02 \x01(\tR\x06format\x12\x12\n" +
@@ -765,18 +780,19 @@ func file_trickle_connector_v1_connector_proto_rawDescGZIP() []byte {
 var file_trickle_connector_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_trickle_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_trickle_connector_v1_connector_proto_goTypes = []any{
-	(ErrorReason)(0),           // 0: trickle.connector.v1.ErrorReason
-	(*LoginRequest)(nil),       // 1: trickle.connector.v1.LoginRequest
-	(*LoginResponse)(nil),      // 2: trickle.connector.v1.LoginResponse
-	(*GetUserRequest)(nil),     // 3: trickle.connector.v1.GetUserRequest
-	(*GetUserResponse)(nil),    // 4: trickle.connector.v1.GetUserResponse
-	(*CountUsersRequest)(nil),  // 5: trickle.connector.v1.CountUsersRequest
-	(*CountUsersResponse)(nil), // 6: trickle.connector.v1.CountUsersResponse
-	(*ListUsersRequest)(nil),   // 7: trickle.connector.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),  // 8: trickle.connector.v1.ListUsersResponse
-	(*LegacyProfile)(nil),      // 9: trickle.connector.v1.LegacyProfile
-	(*LegacyPasswordHash)(nil), // 10: trickle.connector.v1.LegacyPasswordHash
-	(*structpb.Struct)(nil),    // 11: google.protobuf.Struct
+	(ErrorReason)(0),              // 0: trickle.connector.v1.ErrorReason
+	(*LoginRequest)(nil),          // 1: trickle.connector.v1.LoginRequest
+	(*LoginResponse)(nil),         // 2: trickle.connector.v1.LoginResponse
+	(*GetUserRequest)(nil),        // 3: trickle.connector.v1.GetUserRequest
+	(*GetUserResponse)(nil),       // 4: trickle.connector.v1.GetUserResponse
+	(*CountUsersRequest)(nil),     // 5: trickle.connector.v1.CountUsersRequest
+	(*CountUsersResponse)(nil),    // 6: trickle.connector.v1.CountUsersResponse
+	(*ListUsersRequest)(nil),      // 7: trickle.connector.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),     // 8: trickle.connector.v1.ListUsersResponse
+	(*LegacyProfile)(nil),         // 9: trickle.connector.v1.LegacyProfile
+	(*LegacyPasswordHash)(nil),    // 10: trickle.connector.v1.LegacyPasswordHash
+	(*structpb.Struct)(nil),       // 11: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_trickle_connector_v1_connector_proto_depIdxs = []int32{
 	9,  // 0: trickle.connector.v1.LoginResponse.profile:type_name -> trickle.connector.v1.LegacyProfile
@@ -785,19 +801,20 @@ var file_trickle_connector_v1_connector_proto_depIdxs = []int32{
 	11, // 3: trickle.connector.v1.LegacyProfile.user_metadata:type_name -> google.protobuf.Struct
 	11, // 4: trickle.connector.v1.LegacyProfile.app_metadata:type_name -> google.protobuf.Struct
 	10, // 5: trickle.connector.v1.LegacyProfile.password_hash:type_name -> trickle.connector.v1.LegacyPasswordHash
-	1,  // 6: trickle.connector.v1.LegacyConnector.Login:input_type -> trickle.connector.v1.LoginRequest
-	3,  // 7: trickle.connector.v1.LegacyConnector.GetUser:input_type -> trickle.connector.v1.GetUserRequest
-	5,  // 8: trickle.connector.v1.LegacyConnector.CountUsers:input_type -> trickle.connector.v1.CountUsersRequest
-	7,  // 9: trickle.connector.v1.LegacyConnector.ListUsers:input_type -> trickle.connector.v1.ListUsersRequest
-	2,  // 10: trickle.connector.v1.LegacyConnector.Login:output_type -> trickle.connector.v1.LoginResponse
-	4,  // 11: trickle.connector.v1.LegacyConnector.GetUser:output_type -> trickle.connector.v1.GetUserResponse
-	6,  // 12: trickle.connector.v1.LegacyConnector.CountUsers:output_type -> trickle.connector.v1.CountUsersResponse
-	8,  // 13: trickle.connector.v1.LegacyConnector.ListUsers:output_type -> trickle.connector.v1.ListUsersResponse
-	10, // [10:14] is the sub-list for method output_type
-	6,  // [6:10] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	12, // 6: trickle.connector.v1.LegacyProfile.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 7: trickle.connector.v1.LegacyConnector.Login:input_type -> trickle.connector.v1.LoginRequest
+	3,  // 8: trickle.connector.v1.LegacyConnector.GetUser:input_type -> trickle.connector.v1.GetUserRequest
+	5,  // 9: trickle.connector.v1.LegacyConnector.CountUsers:input_type -> trickle.connector.v1.CountUsersRequest
+	7,  // 10: trickle.connector.v1.LegacyConnector.ListUsers:input_type -> trickle.connector.v1.ListUsersRequest
+	2,  // 11: trickle.connector.v1.LegacyConnector.Login:output_type -> trickle.connector.v1.LoginResponse
+	4,  // 12: trickle.connector.v1.LegacyConnector.GetUser:output_type -> trickle.connector.v1.GetUserResponse
+	6,  // 13: trickle.connector.v1.LegacyConnector.CountUsers:output_type -> trickle.connector.v1.CountUsersResponse
+	8,  // 14: trickle.connector.v1.LegacyConnector.ListUsers:output_type -> trickle.connector.v1.ListUsersResponse
+	11, // [11:15] is the sub-list for method output_type
+	7,  // [7:11] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_trickle_connector_v1_connector_proto_init() }
