@@ -15,9 +15,9 @@ import (
 
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
-	"github.com/trickle-auth/trickle/services/auth/internal/manage"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
@@ -39,7 +39,7 @@ type Notifier interface {
 type Deps struct {
 	Store       Store
 	Hasher      *password.Hasher
-	Connections *login.ConnectionSource
+	Connections *connset.ConnectionSource
 	Policy      config.PasswordPolicy
 	Reset       config.PasswordReset
 	Notifier    Notifier // nil: self-service resets are not delivered
@@ -57,7 +57,7 @@ const DefaultLiveTickets = 3
 type Service struct {
 	store    Store
 	hasher   *password.Hasher
-	conns    *login.ConnectionSource
+	conns    *connset.ConnectionSource
 	policy   config.PasswordPolicy
 	reset    config.PasswordReset
 	notifier Notifier
@@ -104,9 +104,9 @@ func (s *Service) Close(ctx context.Context) {
 	s.stopBg()
 }
 
-func (s *Service) connection(name string) (*login.Connection, error) {
+func (s *Service) connection(name string) (*connset.Connection, error) {
 	// Checked first: only a well-formed name is quoted back below.
-	if err := login.CheckConnection(name); err != nil {
+	if err := identity.CheckConnection(name); err != nil {
 		return nil, err
 	}
 	conn, ok := s.conns.Current().Get(name)
@@ -143,25 +143,25 @@ type SignUpInput struct {
 
 // validateSignUp checks a sign-up's input before any store or legacy call
 // and returns the normalized email and username.
-func (s *Service) validateSignUp(conn *login.Connection, in SignUpInput) (email, username string, err error) {
+func (s *Service) validateSignUp(conn *connset.Connection, in SignUpInput) (email, username string, err error) {
 	email, username = store.Normalize(in.Email), store.Normalize(in.Username)
 	switch {
-	case !login.ValidEmail(email):
+	case !identity.ValidEmail(email):
 		return "", "", apperr.Invalid("email", "email must be a well-formed address")
 	case username == "" && conn.RequiresUsername:
 		return "", "", apperr.Invalid("username", "connection %q requires a username", conn.Name)
-	case username != "" && !login.ValidUsername(username):
+	case username != "" && !identity.ValidUsername(username):
 		return "", "", apperr.Invalid("username", "username must be 1-128 characters without '@' or surrounding spaces")
 	}
 	for _, f := range []struct{ name, v string }{
 		{"name", in.Name}, {"given_name", in.GivenName}, {"family_name", in.FamilyName},
 		{"nickname", in.Nickname}, {"picture", in.Picture}, {"phone_number", in.PhoneNumber},
 	} {
-		if len(f.v) > login.MaxProfileField || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
-			return "", "", apperr.Invalid(f.name, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
+		if len(f.v) > identity.MaxProfileField || !utf8.ValidString(f.v) || strings.ContainsRune(f.v, 0) {
+			return "", "", apperr.Invalid(f.name, "%s must be valid text of at most %d bytes", f.name, identity.MaxProfileField)
 		}
 	}
-	if err := manage.ValidateMetadata("user_metadata", in.UserMetadata); err != nil {
+	if err := identity.ValidateMetadata("user_metadata", in.UserMetadata); err != nil {
 		return "", "", err
 	}
 	if err := s.CheckPolicy(in.Password, email, username); err != nil {

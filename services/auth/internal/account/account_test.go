@@ -23,8 +23,8 @@ import (
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 	"github.com/trickle-auth/trickle/services/auth/internal/store/mongostore"
@@ -106,7 +106,7 @@ func newHarness(t *testing.T, conn func(*config.Connection)) *harness {
 	if conn != nil {
 		conn(&c)
 	}
-	conns, err := login.NewConnections([]config.Connection{c}, func(c config.Connector) (legacy.Connector, error) { return legacy.Dial(c) })
+	conns, err := connset.NewConnections([]config.Connection{c}, func(c config.Connector) (legacy.Connector, error) { return legacy.Dial(c) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func newHarness(t *testing.T, conn func(*config.Connection)) *harness {
 	reset.Webhook = config.Webhook{URL: h.hook.url, Secret: kitconfig.SecretLiteral(h.hook.secret), Timeout: time.Second, MaxAttempts: 4, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}
 	w := reset.Webhook
 	h.deps = account.Deps{
-		Store: h.st, Hasher: h.hasher, Connections: login.NewConnectionSource(conns), Policy: cfg.Password.Policy, Reset: reset,
+		Store: h.st, Hasher: h.hasher, Connections: connset.NewConnectionSource(conns), Policy: cfg.Password.Policy, Reset: reset,
 		Notifier: webhook.New(webhook.Config{URL: w.URL, Secret: w.Secret.Value, Timeout: w.Timeout, MaxAttempts: w.MaxAttempts, InitialBackoff: w.InitialBackoff, MaxBackoff: w.MaxBackoff}),
 	}
 	h.svc = account.New(h.deps)

@@ -8,7 +8,8 @@ import (
 
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 )
 
@@ -29,7 +30,7 @@ func FuzzValidateSignUp(f *testing.F) {
 		f.Add("grace@example.com", "", s, "", `{}`)
 	}
 	s := New(Deps{Policy: config.PasswordPolicy{MinLength: 8, MaxBytes: password.MaxLength, ForbidEmail: true}})
-	conn := &login.Connection{Connection: config.Connection{Name: "legacy"}}
+	conn := &connset.Connection{Connection: config.Connection{Name: "legacy"}}
 	f.Fuzz(func(t *testing.T, email, username, pw, name, meta string) {
 		var md map[string]any
 		_ = json.Unmarshal([]byte(meta), &md)
@@ -46,13 +47,13 @@ func FuzzValidateSignUp(f *testing.F) {
 			return
 		}
 		switch {
-		case !login.ValidEmail(e):
+		case !identity.ValidEmail(e):
 			t.Fatalf("accepted email %q", e)
-		case u != "" && !login.ValidUsername(u):
+		case u != "" && !identity.ValidUsername(u):
 			t.Fatalf("accepted username %q", u)
 		case len(pw) > password.MaxLength || utf8.RuneCountInString(pw) < 8 || !utf8.ValidString(pw) || strings.ContainsRune(pw, 0):
 			t.Fatalf("accepted a password of %d bytes", len(pw))
-		case len(name) > login.MaxProfileField || !utf8.ValidString(name) || strings.ContainsRune(name, 0):
+		case len(name) > identity.MaxProfileField || !utf8.ValidString(name) || strings.ContainsRune(name, 0):
 			t.Fatalf("accepted name of %d bytes", len(name))
 		}
 		for k := range md {

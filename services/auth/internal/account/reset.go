@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
 
@@ -53,7 +54,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, connection, identifi
 	if err != nil {
 		return err
 	}
-	if err := login.ValidateCredentials(connection, identifier, "-"); err != nil {
+	if err := identity.ValidateCredentials(connection, identifier, "-"); err != nil {
 		return err
 	}
 	if s.notifier == nil {
@@ -114,7 +115,7 @@ func (s *Service) CreateTicketFor(ctx context.Context, connection, identifier st
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := login.ValidateCredentials(connection, identifier, "-"); err != nil {
+	if err := identity.ValidateCredentials(connection, identifier, "-"); err != nil {
 		return "", time.Time{}, err
 	}
 	if ttl == 0 {
@@ -192,7 +193,7 @@ func (s *Service) issue(ctx context.Context, connection, ident string, ttl time.
 
 // legacyProfile asks the legacy store for a user not migrated yet. nil
 // means no such user, or a deleted one (tombstone, I5).
-func (s *Service) legacyProfile(ctx context.Context, conn *login.Connection, ident string) (*store.User, error) {
+func (s *Service) legacyProfile(ctx context.Context, conn *connset.Connection, ident string) (*store.User, error) {
 	if _, err := s.store.FindTombstone(ctx, conn.Name, "", ident); err == nil {
 		return nil, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -207,7 +208,7 @@ func (s *Service) legacyProfile(ctx context.Context, conn *login.Connection, ide
 	case err != nil:
 		return nil, apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
 	}
-	u, err := login.UserFromProfile(conn, p, store.OriginMigratedOnReset, s.now())
+	u, err := identity.UserFromProfile(conn, p, store.OriginMigratedOnReset, s.now())
 	if err != nil {
 		return nil, err
 	}

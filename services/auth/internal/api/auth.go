@@ -7,6 +7,7 @@ import (
 	"github.com/trickle-auth/trickle/services/auth/internal/account"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/login"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 	"github.com/trickle-auth/trickle/services/auth/internal/token"
@@ -50,7 +51,7 @@ func (s *AuthServer) Login(ctx context.Context, req *authv1.LoginRequest) (*auth
 // other errors decided nothing and give the unit back.
 func (s *AuthServer) guarded(ctx context.Context, a bruteforce.Attempt, failure func(error) bool, run func() error) error {
 	if a.Action != bruteforce.ResetConfirm { // a hostile connection name never reaches Redis
-		if err := login.CheckConnection(a.Connection); err != nil {
+		if err := identity.CheckConnection(a.Connection); err != nil {
 			return err
 		}
 	}

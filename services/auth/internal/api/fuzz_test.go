@@ -11,8 +11,7 @@ import (
 
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
-	"github.com/trickle-auth/trickle/services/auth/internal/manage"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 )
 
 // FuzzRESTBodies decodes arbitrary REST bodies the way the gateway does
@@ -53,17 +52,17 @@ func FuzzRESTBodies(f *testing.F) {
 					t.Fatalf("decoded invalid UTF-8 %q", s)
 				}
 			}
-			refuses(t, login.ValidateCredentials(lr.GetConnection(), lr.GetIdentifier(), lr.GetPassword()))
+			refuses(t, identity.ValidateCredentials(lr.GetConnection(), lr.GetIdentifier(), lr.GetPassword()))
 		}
 		var sr authv1.SignUpRequest
 		if err := m.NewDecoder(bytes.NewReader(body)).Decode(&sr); err == nil {
-			_ = login.ValidEmail(sr.GetEmail())
-			refuses(t, manage.ValidateMetadata("user_metadata", sr.GetUserMetadata().AsMap()))
+			_ = identity.ValidEmail(sr.GetEmail())
+			refuses(t, identity.ValidateMetadata("user_metadata", sr.GetUserMetadata().AsMap()))
 		}
 		var u authv1.User // the body of PATCH /v1/users/{user_id}
 		if err := m.NewDecoder(bytes.NewReader(body)).Decode(&u); err == nil {
-			refuses(t, manage.ValidateMetadata("user_metadata", u.GetUserMetadata().AsMap()))
-			refuses(t, manage.ValidateMetadata("app_metadata", u.GetAppMetadata().AsMap()))
+			refuses(t, identity.ValidateMetadata("user_metadata", u.GetUserMetadata().AsMap()))
+			refuses(t, identity.ValidateMetadata("app_metadata", u.GetAppMetadata().AsMap()))
 		}
 	})
 }

@@ -8,8 +8,8 @@ import (
 	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/importer"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
 )
 
 var importOutcomes = map[importer.Outcome]authv1.ImportOutcome{
@@ -64,7 +64,7 @@ func (s *ManagementServer) ImportUsers(ctx context.Context, req *authv1.ImportUs
 	if err != nil {
 		return nil, err
 	}
-	if err := login.CheckConnection(req.GetConnection()); err != nil {
+	if err := identity.CheckConnection(req.GetConnection()); err != nil {
 		return nil, err
 	}
 	profiles := make([]*connectorv1.LegacyProfile, len(req.GetUsers()))
@@ -91,7 +91,7 @@ func (s *ManagementServer) ImportFromConnector(req *authv1.ImportFromConnectorRe
 	if err != nil {
 		return err
 	}
-	if err := login.CheckConnection(req.GetConnection()); err != nil {
+	if err := identity.CheckConnection(req.GetConnection()); err != nil {
 		return err
 	}
 	return imp.FromConnector(stream.Context(), importer.FromConnectorParams{
@@ -114,7 +114,7 @@ func (s *ManagementServer) ExportUnmigratedUsers(req *authv1.ExportUnmigratedUse
 	if err != nil {
 		return err
 	}
-	if err := login.CheckConnection(req.GetConnection()); err != nil {
+	if err := identity.CheckConnection(req.GetConnection()); err != nil {
 		return err
 	}
 	return imp.ExportUnmigrated(stream.Context(), req.GetConnection(), req.GetStartAfterLegacyId(), req.GetLimit(), func(b *importer.ExportBatch) error {

@@ -24,9 +24,9 @@ import (
 	"github.com/trickle-auth/trickle/passwordhash"
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
-	"github.com/trickle-auth/trickle/services/auth/internal/manage"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
 
@@ -103,7 +103,7 @@ const (
 // Service runs imports and exports.
 type Service struct {
 	store    Store
-	conns    *login.ConnectionSource
+	conns    *connset.ConnectionSource
 	verifier *passwordhash.Verifier
 	formats  map[string]bool
 	log      *slog.Logger
@@ -141,7 +141,7 @@ func (x *legacyIndex) put(legacyID, userID string) {
 
 // New returns an import service. verifier must be the one the login flow
 // verifies imported hashes with (password.Hasher.Verifier).
-func New(st Store, conns *login.ConnectionSource, verifier *passwordhash.Verifier, log *slog.Logger) *Service {
+func New(st Store, conns *connset.ConnectionSource, verifier *passwordhash.Verifier, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -197,7 +197,7 @@ func (t tombstones) match(legacyID, email, username string) bool {
 	return (legacyID != "" && t["l:"+legacyID]) || (email != "" && t["i:"+store.Normalize(email)]) || (username != "" && t["i:"+store.Normalize(username)])
 }
 
-func (s *Service) connection(name string) (*login.Connection, error) {
+func (s *Service) connection(name string) (*connset.Connection, error) {
 	if name == "" {
 		return nil, apperr.New(apperr.InvalidArgument, "connection is required")
 	}
@@ -222,7 +222,7 @@ func (s *Service) Import(ctx context.Context, connection string, users []*connec
 	return s.importBatch(ctx, conn, users)
 }
 
-func (s *Service) importBatch(ctx context.Context, conn *login.Connection, users []*connectorv1.LegacyProfile) ([]Result, error) {
+func (s *Service) importBatch(ctx context.Context, conn *connset.Connection, users []*connectorv1.LegacyProfile) ([]Result, error) {
 	results, err := s.importUsers(ctx, conn, users, false)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -241,7 +241,7 @@ func (s *Service) importBatch(ctx context.Context, conn *login.Connection, users
 
 // importUsers imports a batch. Its error is the user store's (the batch
 // fails and may be retried); everything about a user itself is a Result.
-func (s *Service) importUsers(ctx context.Context, conn *login.Connection, profiles []*connectorv1.LegacyProfile, freshIndex bool) ([]Result, error) {
+func (s *Service) importUsers(ctx context.Context, conn *connset.Connection, profiles []*connectorv1.LegacyProfile, freshIndex bool) ([]Result, error) {
 	idx, err := s.index(ctx, conn.Name, freshIndex)
 	if err != nil {
 		return nil, err
@@ -286,7 +286,7 @@ type batch struct {
 // plan validates every profile, records in results the ones that are not
 // inserted (invalid, twice in the batch, tombstoned, already there) and
 // returns the others.
-func (s *Service) plan(conn *login.Connection, profiles []*connectorv1.LegacyProfile, results []Result, idx *legacyIndex, tombs tombstones) batch {
+func (s *Service) plan(conn *connset.Connection, profiles []*connectorv1.LegacyProfile, results []Result, idx *legacyIndex, tombs tombstones) batch {
 	var b batch
 	inBatch := map[string]bool{}
 	for i, p := range profiles {
@@ -347,15 +347,15 @@ func (s *Service) undoTombstoned(ctx context.Context, connection string, b batch
 
 // prepare validates a profile and its hash into the user to insert, or
 // returns why it cannot be imported.
-func (s *Service) prepare(conn *login.Connection, p *connectorv1.LegacyProfile) (*store.User, string) {
-	user, err := login.UserFromProfile(conn, p, store.OriginImported, s.now())
+func (s *Service) prepare(conn *connset.Connection, p *connectorv1.LegacyProfile) (*store.User, string) {
+	user, err := identity.UserFromProfile(conn, p, store.OriginImported, s.now())
 	if err != nil {
 		return nil, apperr.Message(err)
 	}
-	if err := manage.ValidateMetadata("user_metadata", user.UserMetadata); err != nil {
+	if err := identity.ValidateMetadata("user_metadata", user.UserMetadata); err != nil {
 		return nil, apperr.Message(err)
 	}
-	if err := manage.ValidateMetadata("app_metadata", user.AppMetadata); err != nil {
+	if err := identity.ValidateMetadata("app_metadata", user.AppMetadata); err != nil {
 		return nil, apperr.Message(err)
 	}
 	hash, reason := s.storedHash(p.GetPasswordHash())
@@ -527,7 +527,7 @@ func (s *Service) FromConnector(ctx context.Context, p FromConnectorParams, prog
 	return progress(pr)
 }
 
-func listerOf(conn *login.Connection) (legacy.Lister, error) {
+func listerOf(conn *connset.Connection) (legacy.Lister, error) {
 	if conn.Legacy == nil {
 		return nil, apperr.New(apperr.FailedPrecondition, "connection %q does not use its legacy store (import_mode and legacy_enabled must be on)", conn.Name)
 	}

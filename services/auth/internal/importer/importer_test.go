@@ -18,6 +18,7 @@ import (
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
 	"github.com/trickle-auth/trickle/services/auth/internal/importer"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
 	"github.com/trickle-auth/trickle/services/auth/internal/lock"
@@ -62,7 +63,7 @@ func newEnv(t *testing.T) *env {
 		Name: "legacy", ImportMode: true, LegacyEnabled: true,
 		Connector: config.Connector{Address: e.legacy.Addr, Timeout: 5 * time.Second, TLS: config.ClientTLS{Insecure: true}},
 	}
-	conns, err := login.NewConnections([]config.Connection{conn}, func(c config.Connector) (legacy.Connector, error) {
+	conns, err := connset.NewConnections([]config.Connection{conn}, func(c config.Connector) (legacy.Connector, error) {
 		cl, err := legacy.Dial(c)
 		if err != nil {
 			return nil, err
@@ -73,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := login.NewConnectionSource(conns)
+	src := connset.NewConnectionSource(conns)
 	hasher, err := password.NewHasher(password.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
 	if err != nil {
 		t.Fatal(err)

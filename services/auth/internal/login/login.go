@@ -22,6 +22,8 @@ import (
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
 	"github.com/trickle-auth/trickle/services/auth/internal/lock"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
@@ -49,7 +51,7 @@ type Service struct {
 	locker  lock.Locker       // nil: no cross-replica lock
 	guard   *bruteforce.Guard // nil: no brute-force protection
 	hasher  *password.Hasher
-	conns   *ConnectionSource
+	conns   *connset.ConnectionSource
 	metrics *Metrics
 	log     *slog.Logger
 	now     func() time.Time
@@ -67,7 +69,7 @@ type Deps struct {
 	Locker      lock.Locker
 	Guard       *bruteforce.Guard
 	Hasher      *password.Hasher
-	Connections *ConnectionSource
+	Connections *connset.ConnectionSource
 	Metrics     *Metrics
 	Logger      *slog.Logger
 }
@@ -91,7 +93,7 @@ func New(d Deps) *Service {
 }
 
 // Connections returns the connection set in force.
-func (s *Service) Connections() *Connections { return s.conns.Current() }
+func (s *Service) Connections() *connset.Connections { return s.conns.Current() }
 
 // Login authenticates identifier/password on the named connection for a
 // caller whose address is unknown (tests, tools).
@@ -102,7 +104,7 @@ func (s *Service) Login(ctx context.Context, connection, identifier, pw string) 
 // LoginFrom authenticates identifier/password on the named connection for
 // a client at clientIP, under the brute-force protection.
 func (s *Service) LoginFrom(ctx context.Context, connection, identifier, pw, clientIP string) (*Result, error) {
-	if err := ValidateCredentials(connection, identifier, pw); err != nil {
+	if err := identity.ValidateCredentials(connection, identifier, pw); err != nil {
 		return nil, err
 	}
 	conn, ok := s.conns.Current().Get(connection)
@@ -117,7 +119,7 @@ func (s *Service) LoginFrom(ctx context.Context, connection, identifier, pw, cli
 
 // attempt is one login in progress.
 type attempt struct {
-	conn         *Connection
+	conn         *connset.Connection
 	ident, typed string // normalized for the store, and as the client sent it
 	pw, ip       string
 	start        time.Time // I7: failures are timed from here (see timing.go)
@@ -213,7 +215,7 @@ type flightResult struct {
 
 // migrateShared collapses identical concurrent first logins in this process
 // (same connection, identifier and password) into one migration.
-func (s *Service) migrateShared(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
+func (s *Service) migrateShared(ctx context.Context, conn *connset.Connection, ident, pw string) (*Result, string, error) {
 	mac := hmac.New(sha256.New, s.flightKey)
 	mac.Write([]byte(pw))
 	key := conn.Name + "\x00" + ident + "\x00" + hex.EncodeToString(mac.Sum(nil))
@@ -242,7 +244,7 @@ func (s *Service) migrateShared(ctx context.Context, conn *Connection, ident, pw
 
 // migrate runs the cross-replica part: take the lock, read the store again,
 // ask the legacy store, insert the whole user.
-func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw string) (*Result, string, error) {
+func (s *Service) migrate(ctx context.Context, conn *connset.Connection, ident, pw string) (*Result, string, error) {
 	lease, u, err := s.acquire(ctx, conn, ident)
 	if err != nil {
 		return nil, OutcomeError, err
@@ -281,7 +283,7 @@ func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw strin
 		return nil, OutcomeLegacyUnavailable, apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
 	}
 
-	user, err := UserFromProfile(conn, profile, store.OriginMigratedOnLogin, s.now())
+	user, err := identity.UserFromProfile(conn, profile, store.OriginMigratedOnLogin, s.now())
 	if err != nil {
 		s.log.Warn("legacy profile refused", "connection", conn.Name, "legacy_id", profile.GetLegacyId(), "reason", apperr.Message(err))
 		return nil, OutcomeRejectedProfile, err
@@ -316,7 +318,7 @@ func (s *Service) migrate(ctx context.Context, conn *Connection, ident, pw strin
 // afterCreateFailed handles a failed insert. A duplicate of the same legacy
 // user means another login won the race: verify against its document. A
 // duplicate of someone else is a profile the operator must fix.
-func (s *Service) afterCreateFailed(ctx context.Context, conn *Connection, user *store.User, pw string, err error) (*Result, string, error) {
+func (s *Service) afterCreateFailed(ctx context.Context, conn *connset.Connection, user *store.User, pw string, err error) (*Result, string, error) {
 	var dup *store.DuplicateError
 	if !errors.As(err, &dup) {
 		return nil, OutcomeError, apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
@@ -348,7 +350,7 @@ func (s *Service) afterCreateFailed(ctx context.Context, conn *Connection, user 
 // (nil, user) when the user appeared in the store while waiting, and
 // (nil, nil) when the lock backend is down (migrate without it: the unique
 // indexes still hold I1).
-func (s *Service) acquire(ctx context.Context, conn *Connection, ident string) (lock.Lease, *store.User, error) {
+func (s *Service) acquire(ctx context.Context, conn *connset.Connection, ident string) (lock.Lease, *store.User, error) {
 	if s.locker == nil {
 		return nil, nil, nil
 	}
@@ -407,7 +409,7 @@ func (s *Service) newHash(ctx context.Context, p *connectorv1.LegacyProfile, pw 
 
 // verifyLocal checks the password against the stored user, rehashing when
 // the stored hash is weaker than the policy.
-func (s *Service) verifyLocal(ctx context.Context, conn *Connection, u *store.User, pw string) (*Result, string, error) {
+func (s *Service) verifyLocal(ctx context.Context, conn *connset.Connection, u *store.User, pw string) (*Result, string, error) {
 	ok, rehash, err := s.verifyHash(ctx, conn, u.PasswordHash, pw)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -434,7 +436,7 @@ func (s *Service) verifyLocal(ctx context.Context, conn *Connection, u *store.Us
 // then verifies pw against the connection's hash of every other format, so
 // that it costs what any other failure on the connection costs (I7, see
 // timing.go).
-func (s *Service) verifyHash(ctx context.Context, conn *Connection, stored, pw string) (ok, rehash bool, err error) {
+func (s *Service) verifyHash(ctx context.Context, conn *connset.Connection, stored, pw string) (ok, rehash bool, err error) {
 	ok, rehash, err = s.hasher.Verify(ctx, pw, stored)
 	own := ""
 	if err == nil {
@@ -446,7 +448,7 @@ func (s *Service) verifyHash(ctx context.Context, conn *Connection, stored, pw s
 	return ok, rehash, err
 }
 
-func (s *Service) rehash(ctx context.Context, conn *Connection, u *store.User, pw string) {
+func (s *Service) rehash(ctx context.Context, conn *connset.Connection, u *store.User, pw string) {
 	fresh, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		s.log.Warn("rehash failed", "connection", conn.Name, "user_id", u.ID, "err", err)
@@ -476,7 +478,7 @@ func (s *Service) recordLogin(ctx context.Context, u *store.User) {
 
 // recordLegacyLogin counts a login that needed the legacy store, for the
 // migration status. A missed count is not worth failing the login.
-func (s *Service) recordLegacyLogin(ctx context.Context, conn *Connection) {
+func (s *Service) recordLegacyLogin(ctx context.Context, conn *connset.Connection) {
 	if s.stats == nil {
 		return
 	}
@@ -487,7 +489,7 @@ func (s *Service) recordLegacyLogin(ctx context.Context, conn *Connection) {
 	}
 }
 
-func (s *Service) observeLegacy(conn *Connection, method string, start time.Time, err error) {
+func (s *Service) observeLegacy(conn *connset.Connection, method string, start time.Time, err error) {
 	result := "ok"
 	switch {
 	case errors.Is(err, legacy.ErrRejected), errors.Is(err, legacy.ErrNotFound):

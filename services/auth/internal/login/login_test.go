@@ -22,6 +22,7 @@ import (
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
 	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
 	"github.com/trickle-auth/trickle/services/auth/internal/lock"
 	"github.com/trickle-auth/trickle/services/auth/internal/login"
@@ -84,7 +85,7 @@ func (h *harness) instance(opts instanceOpts) *login.Service {
 	if opts.locker == nil {
 		opts.locker = lock.NewRedis(h.rdb, h.prefix)
 	}
-	conns, err := login.NewConnections([]config.Connection{h.conn}, func(c config.Connector) (legacy.Connector, error) {
+	conns, err := connset.NewConnections([]config.Connection{h.conn}, func(c config.Connector) (legacy.Connector, error) {
 		cl, err := legacy.Dial(c)
 		if err == nil {
 			t.Cleanup(func() { _ = cl.Close() })
@@ -94,7 +95,7 @@ func (h *harness) instance(opts instanceOpts) *login.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return login.New(login.Deps{Store: st, Stats: st, Locker: opts.locker, Hasher: hasher, Connections: login.NewConnectionSource(conns)})
+	return login.New(login.Deps{Store: st, Stats: st, Locker: opts.locker, Hasher: hasher, Connections: connset.NewConnectionSource(conns)})
 }
 
 func (h *harness) addLegacy(id, email, username, pw string) *connectorv1.LegacyProfile {

@@ -15,6 +15,8 @@ import (
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/connectortest"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/login"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
@@ -113,7 +115,7 @@ func TestLongPasswordsLogInEveryTime(t *testing.T) {
 // addLongPasswordUser puts a user with password pw in the legacy store or,
 // for viaImported, straight into the user store, and returns its legacy
 // hash ("" for viaNew).
-func (h *harness) addLongPasswordUser(t *testing.T, conn *login.Connection, via, variant, legacyID, email, pw string) string {
+func (h *harness) addLongPasswordUser(t *testing.T, conn *connset.Connection, via, variant, legacyID, email, pw string) string {
 	t.Helper()
 	if via == viaNew {
 		h.legacy.Add(connectortest.User{Password: pw, Profile: &connectorv1.LegacyProfile{LegacyId: legacyID, Email: email}})
@@ -135,7 +137,7 @@ func (h *harness) addLongPasswordUser(t *testing.T, conn *login.Connection, via,
 	case viaConnector:
 		h.legacy.Add(connectortest.User{Hash: passwordhash.Hash{Value: hash}, Profile: p})
 	case viaImported:
-		u, err := login.UserFromProfile(conn, p, store.OriginImported, time.Now())
+		u, err := identity.UserFromProfile(conn, p, store.OriginImported, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/trickle-auth/trickle/passwordhash"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
 )
 
 // Failed logins must take indistinguishable time whatever the reason (I7):
@@ -85,7 +86,7 @@ func (c *connTiming) dummies(except string) []string {
 // dummyVerify verifies pw against the connection's hash of every format but
 // except (the format just verified for real, or "" for none), discarding
 // the results.
-func (s *Service) dummyVerify(ctx context.Context, conn *Connection, pw, except string) {
+func (s *Service) dummyVerify(ctx context.Context, conn *connset.Connection, pw, except string) {
 	for _, like := range s.timing(conn).dummies(except) {
 		s.hasher.DummyVerify(ctx, pw, like)
 	}
@@ -136,7 +137,7 @@ func (r *refusalTimes) draw() time.Duration {
 
 // timing returns what a connection keeps for I7 (by name: a reload keeps
 // it).
-func (s *Service) timing(conn *Connection) *connTiming {
+func (s *Service) timing(conn *connset.Connection) *connTiming {
 	if t, ok := s.legacyTimes.Load(conn.Name); ok {
 		return t.(*connTiming)
 	}
@@ -149,14 +150,14 @@ func (s *Service) timing(conn *Connection) *connTiming {
 }
 
 // refusals returns the legacy refusal samples of a connection.
-func (s *Service) refusals(conn *Connection) *refusalTimes { return &s.timing(conn).refusals }
+func (s *Service) refusals(conn *connset.Connection) *refusalTimes { return &s.timing(conn).refusals }
 
 // waitLikeLegacy makes a failure that did not ask the legacy store last as
 // long as one that did, on connections that ask it: spent is the time this
 // failure already spent outside hashing. On a busy machine a timer wakes
 // its goroutine late, and the legacy part it imitates already holds its
 // own wake-ups: the recent lateness is taken off the wait.
-func (s *Service) waitLikeLegacy(ctx context.Context, conn *Connection, spent time.Duration) {
+func (s *Service) waitLikeLegacy(ctx context.Context, conn *connset.Connection, spent time.Duration) {
 	if !conn.UsesLegacy() {
 		return
 	}

@@ -14,8 +14,8 @@ import (
 
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/kstest"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
 	"github.com/trickle-auth/trickle/services/auth/internal/password"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
@@ -96,7 +96,7 @@ func TestFailuresAreIndistinguishable(t *testing.T) {
 		}
 		h.addLegacy(fmt.Sprint(200+i), unmigrated, "", "unmigrated-password")
 		imported := fmt.Sprintf("imported%d@example.com", i)
-		u, err := login.UserFromProfile(conn, &connectorv1.LegacyProfile{LegacyId: fmt.Sprint(300 + i), Email: imported}, store.OriginImported, time.Now())
+		u, err := identity.UserFromProfile(conn, &connectorv1.LegacyProfile{LegacyId: fmt.Sprint(300 + i), Email: imported}, store.OriginImported, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

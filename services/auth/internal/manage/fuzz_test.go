@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 )
 
 // FuzzValidateMetadata: metadata arrives as a google.protobuf.Struct (gRPC)
@@ -39,13 +40,13 @@ func FuzzValidateMetadata(f *testing.F) {
 				return
 			}
 			b, _ := json.Marshal(m)
-			if len(b) > maxMetadataBytes {
+			if len(b) > identity.MaxMetadataBytes {
 				t.Fatalf("accepted %d bytes", len(b))
 			}
 			var walk func(v any, depth int)
 			walk = func(v any, depth int) {
-				if depth > maxMetadataDepth {
-					t.Fatalf("accepted nesting deeper than %d", maxMetadataDepth)
+				if depth > identity.MaxMetadataDepth {
+					t.Fatalf("accepted nesting deeper than %d", identity.MaxMetadataDepth)
 				}
 				switch x := v.(type) {
 				case map[string]any:
@@ -63,11 +64,11 @@ func FuzzValidateMetadata(f *testing.F) {
 			}
 			walk(m, 0)
 		}
-		check(m, ValidateMetadata("user_metadata", m))
+		check(m, identity.ValidateMetadata("user_metadata", m))
 		var cur map[string]any
 		_ = json.Unmarshal(current, &cur)
 		merged := (&MetadataPatch{Set: m}).apply(cur)
-		check(merged, ValidateMetadata("user_metadata", merged))
+		check(merged, identity.ValidateMetadata("user_metadata", merged))
 	})
 }
 

@@ -17,8 +17,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
 
@@ -31,13 +32,13 @@ type Store interface {
 // Service runs management operations.
 type Service struct {
 	store Store
-	conns *login.ConnectionSource
+	conns *connset.ConnectionSource
 	log   *slog.Logger
 	now   func() time.Time
 }
 
 // New returns a management service.
-func New(st Store, conns *login.ConnectionSource, log *slog.Logger) *Service {
+func New(st Store, conns *connset.ConnectionSource, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -48,12 +49,6 @@ func New(st Store, conns *login.ConnectionSource, log *slog.Logger) *Service {
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 1000
-)
-
-// Metadata limits: stored in the user's one document, so bounded.
-const (
-	maxMetadataBytes = 64 << 10
-	maxMetadataDepth = 10
 )
 
 func storeErr(err error, what string) error {
@@ -114,11 +109,11 @@ func (s *Service) List(ctx context.Context, p ListParams) ([]*store.User, string
 	case q.Limit > MaxPageSize:
 		q.Limit = MaxPageSize
 	}
-	if len(q.EmailPrefix) > login.MaxIdentifierBytes || !utf8.ValidString(q.EmailPrefix) || strings.ContainsRune(q.EmailPrefix, 0) {
-		return nil, "", apperr.Invalid("email_prefix", "email_prefix must be valid text of at most %d bytes", login.MaxIdentifierBytes)
+	if len(q.EmailPrefix) > identity.MaxIdentifierBytes || !utf8.ValidString(q.EmailPrefix) || strings.ContainsRune(q.EmailPrefix, 0) {
+		return nil, "", apperr.Invalid("email_prefix", "email_prefix must be valid text of at most %d bytes", identity.MaxIdentifierBytes)
 	}
 	if q.Connection != "" {
-		if err := login.CheckConnection(q.Connection); err != nil {
+		if err := identity.CheckConnection(q.Connection); err != nil {
 			return nil, "", err
 		}
 	}
@@ -238,14 +233,14 @@ func (s *Service) applyPatch(u *store.User, p Patch) error {
 	conn, _ := s.conns.Current().Get(u.Connection)
 	if p.Email != nil {
 		e := store.Normalize(*p.Email)
-		if !login.ValidEmail(e) {
+		if !identity.ValidEmail(e) {
 			return apperr.Invalid("email", "email must be a well-formed address")
 		}
 		u.Email = e
 	}
 	if p.Username != nil {
 		n := store.Normalize(*p.Username)
-		if n != "" && !login.ValidUsername(n) {
+		if n != "" && !identity.ValidUsername(n) {
 			return apperr.Invalid("username", "username must be 1-128 characters without '@' or surrounding spaces")
 		}
 		if n == "" && conn != nil && conn.RequiresUsername {
@@ -267,8 +262,8 @@ func (s *Service) applyPatch(u *store.User, p Patch) error {
 		if f.src == nil {
 			continue
 		}
-		if len(*f.src) > login.MaxProfileField || !utf8.ValidString(*f.src) || strings.ContainsRune(*f.src, 0) {
-			return apperr.Invalid(f.name, "%s must be valid text of at most %d bytes", f.name, login.MaxProfileField)
+		if len(*f.src) > identity.MaxProfileField || !utf8.ValidString(*f.src) || strings.ContainsRune(*f.src, 0) {
+			return apperr.Invalid(f.name, "%s must be valid text of at most %d bytes", f.name, identity.MaxProfileField)
 		}
 		*f.dst = *f.src
 	}
@@ -281,47 +276,12 @@ func (s *Service) applyPatch(u *store.User, p Patch) error {
 			continue
 		}
 		next := m.patch.apply(*m.dst)
-		if err := ValidateMetadata(m.name, next); err != nil {
+		if err := identity.ValidateMetadata(m.name, next); err != nil {
 			return err
 		}
 		*m.dst = next
 	}
 	return nil
-}
-
-// ValidateMetadata refuses metadata the store cannot hold safely: keys
-// with '$', '.' or NUL (operators and paths in MongoDB), deep nesting, and
-// large objects (everything lives in the user's one document).
-func ValidateMetadata(name string, m map[string]any) error {
-	b, err := json.Marshal(m)
-	if err != nil || len(b) > maxMetadataBytes {
-		return apperr.Invalid(name, "%s must be a JSON object of at most %d bytes", name, maxMetadataBytes)
-	}
-	var walk func(v any, depth int) error
-	walk = func(v any, depth int) error {
-		if depth > maxMetadataDepth {
-			return apperr.Invalid(name, "%s is nested deeper than %d levels", name, maxMetadataDepth)
-		}
-		switch x := v.(type) {
-		case map[string]any:
-			for k, e := range x {
-				if k == "" || strings.HasPrefix(k, "$") || strings.ContainsAny(k, ".\x00") {
-					return apperr.Invalid(name, "%s: key %s is not allowed (empty, or with '$' first, '.' or NUL)", name, apperr.Quote(k))
-				}
-				if err := walk(e, depth+1); err != nil {
-					return err
-				}
-			}
-		case []any:
-			for _, e := range x {
-				if err := walk(e, depth+1); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	return walk(m, 0)
 }
 
 // checkLegacy refuses an email or username that a different user of the

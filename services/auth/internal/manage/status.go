@@ -10,8 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
+	"github.com/trickle-auth/trickle/services/auth/internal/identity"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
 )
 
 // Status is a connection's migration progress: what an operator checks
@@ -29,7 +30,7 @@ type Status struct {
 }
 
 // Connections lists the connections in force, by name.
-func (s *Service) Connections() []*login.Connection {
+func (s *Service) Connections() []*connset.Connection {
 	all := s.conns.Current().All()
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
@@ -37,7 +38,7 @@ func (s *Service) Connections() []*login.Connection {
 
 // Status reports the named connection's migration.
 func (s *Service) Status(ctx context.Context, connection string) (*Status, error) {
-	if err := login.CheckConnection(connection); err != nil {
+	if err := identity.CheckConnection(connection); err != nil {
 		return nil, err
 	}
 	conn, ok := s.conns.Current().Get(connection)
@@ -47,7 +48,7 @@ func (s *Service) Status(ctx context.Context, connection string) (*Status, error
 	return s.status(ctx, conn)
 }
 
-func (s *Service) status(ctx context.Context, conn *login.Connection) (*Status, error) {
+func (s *Service) status(ctx context.Context, conn *connset.Connection) (*Status, error) {
 	st := &Status{Connection: conn.Name, ImportMode: conn.ImportMode, LegacyEnabled: conn.LegacyEnabled}
 	counts, err := s.store.CountUsers(ctx, conn.Name)
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 // WordPress store on its real PostgreSQL DDL, the real SQL connector, and
 // authd. Each row migrates (what is kept or dropped is checked) or is
 // refused with FAILED_PRECONDITION, and no sign-up can take a legacy
-// user's address first. The rules are documented on login.UserFromProfile.
+// user's address first. The rules are documented on identity.UserFromProfile.
 func TestDirtyLegacyData(t *testing.T) {
 	dsn, db := sqltest.Postgres(t)
 	presettest.Seed(t, db, sqlcore.Postgres{}, "wordpress")

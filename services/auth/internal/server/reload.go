@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
-	"github.com/trickle-auth/trickle/services/auth/internal/login"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
 )
 
 // WatchConfig makes Run reload the connections from path on SIGHUP and,
@@ -22,7 +22,7 @@ func (s *Server) WatchConfig(path string) { s.configPath = path }
 // connector clients are closed after reload.grace. Only connections are
 // reloaded; other keys need a restart. On error nothing changes.
 func (s *Server) Reload(cfg *config.Config) error {
-	conns, err := login.NewConnections(cfg.Connections, dialLegacy)
+	conns, err := connset.NewConnections(cfg.Connections, dialLegacy)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/trickle-auth/trickle/services/auth/internal/api"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 	"github.com/trickle-auth/trickle/services/auth/internal/config"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
 	"github.com/trickle-auth/trickle/services/auth/internal/importer"
 	"github.com/trickle-auth/trickle/services/auth/internal/legacy"
 	"github.com/trickle-auth/trickle/services/auth/internal/lock"
@@ -56,7 +57,7 @@ type Server struct {
 	store    *mongostore.Store
 	logins   *login.Service
 	accounts *account.Service
-	conns    *login.ConnectionSource
+	conns    *connset.ConnectionSource
 	tokens   *token.Issuer
 	health   *health.Server
 
@@ -109,11 +110,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	if err != nil {
 		return nil, err
 	}
-	conns, err := login.NewConnections(cfg.Connections, dialLegacy)
+	conns, err := connset.NewConnections(cfg.Connections, dialLegacy)
 	if err != nil {
 		return nil, err
 	}
-	s.conns = login.NewConnectionSource(conns)
+	s.conns = connset.NewConnectionSource(conns)
 	// The set in force at shutdown owns its clients; replaced sets are
 	// closed by the reload.
 	s.closers = append(s.closers, func() { s.conns.Current().Close() })

@@ -1,4 +1,6 @@
-package login
+// Package connset is the set of configured connections, each with its
+// connector client, swapped whole on a configuration reload.
+package connset
 
 import (
 	"fmt"

@@ -1,6 +1,9 @@
-package login
+// Package identity is the user model's validation: request fields,
+// identifiers, metadata, and the user a legacy profile becomes.
+package identity
 
 import (
+	"encoding/json"
 	"net/mail"
 	"strings"
 	"time"
@@ -8,6 +11,7 @@ import (
 
 	connectorv1 "github.com/trickle-auth/trickle/proto/gen/trickle/connector/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
+	"github.com/trickle-auth/trickle/services/auth/internal/connset"
 	"github.com/trickle-auth/trickle/services/auth/internal/store"
 )
 
@@ -115,7 +119,7 @@ const legacyUsernameKey = "legacy_username"
 //     kept in app_metadata.legacy_username. This also settles a username
 //     equal to another user's email: it never becomes a username;
 //   - an empty username with a connection that requires one: refused.
-func UserFromProfile(conn *Connection, p *connectorv1.LegacyProfile, origin store.Origin, now time.Time) (*store.User, error) {
+func UserFromProfile(conn *connset.Connection, p *connectorv1.LegacyProfile, origin store.Origin, now time.Time) (*store.User, error) {
 	id := p.GetLegacyId()
 	if id == "" {
 		return nil, apperr.New(apperr.FailedPrecondition, "legacy profile has no legacy_id; the connector must return the user's primary key")
@@ -169,4 +173,45 @@ func legacyCreated(p *connectorv1.LegacyProfile, now time.Time) time.Time {
 		return now
 	}
 	return t
+}
+
+// Metadata limits: stored in the user's one document, so bounded.
+const (
+	MaxMetadataBytes = 64 << 10
+	MaxMetadataDepth = 10
+)
+
+// ValidateMetadata refuses metadata the store cannot hold safely: keys
+// with '$', '.' or NUL (operators and paths in MongoDB), deep nesting, and
+// large objects (everything lives in the user's one document).
+func ValidateMetadata(name string, m map[string]any) error {
+	b, err := json.Marshal(m)
+	if err != nil || len(b) > MaxMetadataBytes {
+		return apperr.Invalid(name, "%s must be a JSON object of at most %d bytes", name, MaxMetadataBytes)
+	}
+	var walk func(v any, depth int) error
+	walk = func(v any, depth int) error {
+		if depth > MaxMetadataDepth {
+			return apperr.Invalid(name, "%s is nested deeper than %d levels", name, MaxMetadataDepth)
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k == "" || strings.HasPrefix(k, "$") || strings.ContainsAny(k, ".\x00") {
+					return apperr.Invalid(name, "%s: key %s is not allowed (empty, or with '$' first, '.' or NUL)", name, apperr.Quote(k))
+				}
+				if err := walk(e, depth+1); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if err := walk(e, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(m, 0)
 }
