@@ -80,32 +80,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	uri, err := cfg.MongoDB.URI.Value()
+	locker, err := s.connectStores(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("mongodb.uri: %w", err)
+		return nil, err
 	}
-	s.mongo, err = mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(cfg.MongoDB.Timeout))
-	if err != nil {
-		return nil, fmt.Errorf("mongodb: %w", err)
-	}
-	s.closers = append(s.closers, func() { _ = s.mongo.Disconnect(context.Background()) })
-	s.store, err = mongostore.New(ctx, s.mongo.Database(cfg.MongoDB.Database))
-	if err != nil {
-		return nil, fmt.Errorf("mongodb: %w", err)
-	}
-
-	var locker lock.Locker = lock.NewLocal()
-	if cfg.Redis.Addr != "" {
-		if s.redis, err = newRedis(cfg.Redis); err != nil {
-			return nil, err
-		}
-		s.closers = append(s.closers, func() { _ = s.redis.Close() })
-		locker = lock.NewRedis(s.redis, cfg.Redis.KeyPrefix+"lock:")
-	} else {
-		log.Warn("no redis.addr: using an in-process migration lock; run a single replica only")
-	}
-
 	hasher, err := password.NewHasher(cfg.Password.Params, cfg.Password.MaxConcurrent)
 	if err != nil {
 		return nil, err
@@ -118,34 +96,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 	// The set in force at shutdown owns its clients; replaced sets are
 	// closed by the reload.
 	s.closers = append(s.closers, func() { s.conns.Current().Close() })
-	var guardRedis redis.UniversalClient // stays a nil interface without Redis
-	if s.redis != nil {
-		guardRedis = s.redis
-	} else if !cfg.BruteForce.Disabled {
-		log.Warn("no redis.addr: brute-force protection is off")
-	}
-	guard := bruteforce.New(cfg.BruteForce, guardRedis, cfg.Redis.KeyPrefix, log, reg)
+	guard := s.bruteForceGuard(reg)
 	s.logins = login.New(login.Deps{
 		Store: s.store, Stats: s.store, Locker: locker, Guard: guard, Hasher: hasher,
 		Connections: s.conns, Metrics: login.NewMetrics(reg), Logger: log,
 	})
-	var notifier account.Notifier
-	if w := cfg.PasswordReset.Webhook; w.URL != "" {
-		notifier = webhook.New(webhook.Config{
-			URL: w.URL, Secret: w.Secret.Value, Timeout: w.Timeout, MaxAttempts: w.MaxAttempts,
-			InitialBackoff: w.InitialBackoff, MaxBackoff: w.MaxBackoff,
-		})
-	} else {
-		log.Warn("no password_reset.webhook.url: self-service reset tickets are not delivered (operators can still create them)")
-	}
 	s.accounts = account.New(account.Deps{
 		Store: s.store, Hasher: hasher, Connections: s.conns, Policy: cfg.Password.Policy,
-		Reset: cfg.PasswordReset, Notifier: notifier, Logger: log,
+		Reset: cfg.PasswordReset, Notifier: s.resetNotifier(), Logger: log,
 	})
 	manager := manage.New(s.store, s.conns, log)
 	reg.MustRegister(manage.NewCollector(manager, cfg.Status.CacheTTL))
-	s.tokens, err = token.NewIssuer(cfg.Tokens)
-	if err != nil {
+	if s.tokens, err = token.NewIssuer(cfg.Tokens); err != nil {
 		return nil, err
 	}
 
@@ -161,12 +123,70 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, 
 		Importer: importer.New(s.store, s.conns, hasher.Verifier(), log)}); err != nil {
 		return nil, err
 	}
+	s.newOps(reg)
+	return s, nil
+}
+
+// connectStores connects to MongoDB (the user store) and, when
+// configured, Redis, and returns the migration lock to use.
+func (s *Server) connectStores(ctx context.Context) (lock.Locker, error) {
+	cfg := s.cfg
+	uri, err := cfg.MongoDB.URI.Value()
+	if err != nil {
+		return nil, fmt.Errorf("mongodb.uri: %w", err)
+	}
+	s.mongo, err = mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(cfg.MongoDB.Timeout))
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: %w", err)
+	}
+	s.closers = append(s.closers, func() { _ = s.mongo.Disconnect(context.Background()) })
+	if s.store, err = mongostore.New(ctx, s.mongo.Database(cfg.MongoDB.Database)); err != nil {
+		return nil, fmt.Errorf("mongodb: %w", err)
+	}
+	if cfg.Redis.Addr == "" {
+		s.log.Warn("no redis.addr: using an in-process migration lock; run a single replica only")
+		return lock.NewLocal(), nil
+	}
+	if s.redis, err = newRedis(cfg.Redis); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { _ = s.redis.Close() })
+	return lock.NewRedis(s.redis, cfg.Redis.KeyPrefix+"lock:"), nil
+}
+
+// bruteForceGuard shares Redis with the lock; without Redis it allows
+// everything (a single local replica).
+func (s *Server) bruteForceGuard(reg prometheus.Registerer) *bruteforce.Guard {
+	var rdb redis.UniversalClient // stays a nil interface without Redis
+	if s.redis != nil {
+		rdb = s.redis
+	} else if !s.cfg.BruteForce.Disabled {
+		s.log.Warn("no redis.addr: brute-force protection is off")
+	}
+	return bruteforce.New(s.cfg.BruteForce, rdb, s.cfg.Redis.KeyPrefix, s.log, reg)
+}
+
+// resetNotifier delivers self-service reset tickets, or nil when no
+// webhook is configured.
+func (s *Server) resetNotifier() account.Notifier {
+	w := s.cfg.PasswordReset.Webhook
+	if w.URL == "" {
+		s.log.Warn("no password_reset.webhook.url: self-service reset tickets are not delivered (operators can still create them)")
+		return nil
+	}
+	return webhook.New(webhook.Config{
+		URL: w.URL, Secret: w.Secret.Value, Timeout: w.Timeout, MaxAttempts: w.MaxAttempts,
+		InitialBackoff: w.InitialBackoff, MaxBackoff: w.MaxBackoff,
+	})
+}
+
+// newOps is the ops listener's server: /metrics, /healthz, /readyz.
+func (s *Server) newOps(reg *prometheus.Registry) {
 	ops := http.NewServeMux()
 	ops.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ops.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	ops.HandleFunc("/readyz", s.readyz)
-	s.opsSrv = &http.Server{Handler: ops, ReadHeaderTimeout: cfg.Limits.HandshakeTimeout, ReadTimeout: 30 * time.Second, IdleTimeout: cfg.Limits.IdleTimeout}
-	return s, nil
+	s.opsSrv = &http.Server{Handler: ops, ReadHeaderTimeout: s.cfg.Limits.HandshakeTimeout, ReadTimeout: 30 * time.Second, IdleTimeout: s.cfg.Limits.IdleTimeout}
 }
 
 func newRedis(c config.Redis) (*redis.Client, error) {
