@@ -385,6 +385,13 @@ func (c *Config) Validate() error {
 	if c.Tokens.SigningKeyFile == "" && c.Tokens.DevKeyDir == "" {
 		errs = append(errs, errors.New("tokens: set signing_key_file (production) or dev_key_dir (development)"))
 	}
+	return errors.Join(append(errs, c.validateConnections()...)...)
+}
+
+// validateConnections checks every connection and fills its connector
+// deadlines' defaults.
+func (c *Config) validateConnections() []error {
+	var errs []error
 	seen := map[string]bool{}
 	for i := range c.Connections {
 		conn := &c.Connections[i]
@@ -418,7 +425,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Load reads and validates the file.
