@@ -206,7 +206,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*store.User, erro
 				return nil, apperr.New(apperr.FailedPrecondition, "sign-up is unavailable: connection %q's connector cannot look users up (GetUser)", conn.Name)
 			default:
 				s.log.Warn("sign-up: legacy store unavailable", "connection", conn.Name, "err", err)
-				return nil, apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
+				return nil, apperr.WithReason(apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable"), apperr.ReasonLegacyUnavailable)
 			}
 		}
 	}

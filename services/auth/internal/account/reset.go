@@ -34,7 +34,7 @@ type ResetEvent struct {
 
 // errBadTicket is also the answer for a blocked user's ticket: the holder
 // of a ticket learns nothing about the account beyond "it does not work".
-var errBadTicket = apperr.New(apperr.InvalidArgument, "the reset ticket is invalid, used or expired")
+var errBadTicket = apperr.WithReason(apperr.New(apperr.InvalidArgument, "the reset ticket is invalid, used or expired"), apperr.ReasonResetTicketInvalid)
 
 // errBlocked: no ticket is issued for a blocked user (an operator is told;
 // a self-service request sends nothing).
@@ -206,7 +206,7 @@ func (s *Service) legacyProfile(ctx context.Context, conn *connset.Connection, i
 	case errors.Is(err, legacy.ErrUnsupported):
 		return nil, apperr.New(apperr.FailedPrecondition, "connection %q's connector cannot look users up (GetUser): only migrated users can reset their password", conn.Name)
 	case err != nil:
-		return nil, apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
+		return nil, apperr.WithReason(apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable"), apperr.ReasonLegacyUnavailable)
 	}
 	u, err := identity.UserFromProfile(conn, p, store.OriginMigratedOnReset, s.now())
 	if err != nil {
@@ -300,7 +300,7 @@ func (s *Service) reset1(ctx context.Context, t *store.Ticket, pw string) (strin
 		if existing, ferr := s.store.FindByLegacyID(ctx, conn.Name, u.LegacyID); ferr == nil {
 			return s.replaceHash(ctx, existing.ID, pw)
 		}
-		return "", apperr.New(apperr.FailedPrecondition, "legacy user %s cannot be migrated: its email or username is used by another user of connection %q", u.LegacyID, conn.Name)
+		return "", apperr.WithReason(apperr.New(apperr.FailedPrecondition, "legacy user %s cannot be migrated: its email or username is used by another user of connection %q", u.LegacyID, conn.Name), apperr.ReasonMigrationRefused)
 	default:
 		return "", apperr.Wrap(apperr.Unavailable, err, "user store unavailable")
 	}

@@ -68,7 +68,7 @@ func NewAdmission(cfg AdmissionConfig, ips ClientIPs, reg prometheus.Registerer)
 // retry-after header (HTTP Retry-After) and a RetryInfo detail.
 func (a *Admission) overloaded(reason string) error {
 	a.refused.WithLabelValues(reason).Inc()
-	return &apperr.Error{Kind: apperr.ResourceExhausted, Msg: "server busy, try again later", RetryAfter: time.Second}
+	return &apperr.Error{Kind: apperr.ResourceExhausted, Msg: "server busy, try again later", RetryAfter: time.Second, Reason: apperr.ReasonServerBusy}
 }
 
 // Unary applies the default deadline to every call and admission to the

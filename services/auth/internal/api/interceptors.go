@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 	"github.com/trickle-auth/trickle/services/auth/internal/apperr"
 	"github.com/trickle-auth/trickle/services/auth/internal/bruteforce"
 )
@@ -35,6 +37,10 @@ var kindCodes = map[apperr.Kind]codes.Code{
 	apperr.ResourceExhausted:  codes.ResourceExhausted,
 	apperr.Unavailable:        codes.Unavailable,
 }
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of the client API's
+// errors: its proto package.
+const ErrorDomain = "trickle.auth.v1"
 
 // ToStatus maps a handler error to the status the caller sees. Only the
 // domain error's caller-safe message leaves the service.
@@ -54,6 +60,12 @@ func ToStatus(err error) error {
 	st := status.New(kindCodes[apperr.KindOf(err)], apperr.Message(err))
 	if d := apperr.RetryAfterOf(err); d > 0 {
 		if withInfo, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); derr == nil {
+			st = withInfo
+		}
+	}
+	if r := apperr.ReasonOf(err); r != authv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		info := &errdetails.ErrorInfo{Reason: strings.TrimPrefix(r.String(), "ERROR_REASON_"), Domain: ErrorDomain}
+		if withInfo, derr := st.WithDetails(info); derr == nil {
 			st = withInfo
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	authv1 "github.com/trickle-auth/trickle/proto/gen/trickle/auth/v1"
 )
 
 // Kind says what went wrong, in terms a caller can act on.
@@ -63,6 +65,9 @@ type Error struct {
 	// Violations name the request fields that were refused (sent as a
 	// google.rpc.BadRequest detail). Descriptions are caller-safe.
 	Violations []FieldViolation
+	// Reason is the trickle.auth.v1.ErrorReason sent in a
+	// google.rpc.ErrorInfo detail; unset, ReasonOf derives it from Kind.
+	Reason Reason
 }
 
 // FieldViolation is one refused request field.
@@ -185,3 +190,52 @@ func RetryAfterOf(err error) time.Duration {
 // ErrInvalidCredentials is the one answer to an unknown user, a wrong
 // password and a wrong password of a user not migrated yet (invariant I7).
 var ErrInvalidCredentials = &Error{Kind: Unauthenticated, Msg: "invalid credentials"}
+
+// Reason is why a call failed, as the client API declares it
+// (trickle.auth.v1.ErrorReason): clients branch on it, never on messages.
+type Reason = authv1.ErrorReason
+
+// The reasons set explicitly; the others follow from the kind (ReasonOf).
+const (
+	ReasonUserBlocked        = authv1.ErrorReason_ERROR_REASON_USER_BLOCKED
+	ReasonTooManyAttempts    = authv1.ErrorReason_ERROR_REASON_TOO_MANY_ATTEMPTS
+	ReasonServerBusy         = authv1.ErrorReason_ERROR_REASON_SERVER_BUSY
+	ReasonLegacyUnavailable  = authv1.ErrorReason_ERROR_REASON_LEGACY_STORE_UNAVAILABLE
+	ReasonResetTicketInvalid = authv1.ErrorReason_ERROR_REASON_RESET_TICKET_INVALID
+	ReasonMigrationRefused   = authv1.ErrorReason_ERROR_REASON_MIGRATION_REFUSED
+)
+
+// WithReason returns err with reason r when err is a domain error (a copy:
+// sentinels stay as they are), else err unchanged.
+func WithReason(err error, r Reason) error {
+	if e, ok := err.(*Error); ok {
+		c := *e
+		c.Reason = r
+		return &c
+	}
+	return err
+}
+
+// ReasonOf is the reason of err: the one set, or the kind's usual one.
+func ReasonOf(err error) Reason {
+	var e *Error
+	if !errors.As(err, &e) {
+		return authv1.ErrorReason_ERROR_REASON_UNSPECIFIED
+	}
+	if e.Reason != authv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		return e.Reason
+	}
+	switch e.Kind {
+	case Unauthenticated:
+		return authv1.ErrorReason_ERROR_REASON_INVALID_CREDENTIALS
+	case InvalidArgument:
+		return authv1.ErrorReason_ERROR_REASON_INVALID_FIELD
+	case AlreadyExists:
+		return authv1.ErrorReason_ERROR_REASON_IDENTIFIER_TAKEN
+	case NotFound:
+		return authv1.ErrorReason_ERROR_REASON_NOT_FOUND
+	case Unavailable:
+		return authv1.ErrorReason_ERROR_REASON_SERVICE_UNAVAILABLE
+	}
+	return authv1.ErrorReason_ERROR_REASON_UNSPECIFIED
+}

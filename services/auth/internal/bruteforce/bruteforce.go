@@ -238,7 +238,7 @@ func RetryAfterSeconds(d time.Duration) string {
 // the caller's own context error as it is.
 func AsAppError(err error) error {
 	if d, ok := IsDenied(err); ok {
-		return &apperr.Error{Kind: apperr.ResourceExhausted, Msg: "too many attempts, try again later", RetryAfter: d.RetryAfter}
+		return &apperr.Error{Kind: apperr.ResourceExhausted, Msg: "too many attempts, try again later", RetryAfter: d.RetryAfter, Reason: apperr.ReasonTooManyAttempts}
 	}
 	if errors.Is(err, ErrUnavailable) {
 		return apperr.Wrap(apperr.Unavailable, err, "brute-force protection unavailable")

@@ -122,14 +122,14 @@ const legacyUsernameKey = "legacy_username"
 func UserFromProfile(conn *connset.Connection, p *connectorv1.LegacyProfile, origin store.Origin, now time.Time) (*store.User, error) {
 	id := p.GetLegacyId()
 	if id == "" {
-		return nil, apperr.New(apperr.FailedPrecondition, "legacy profile has no legacy_id; the connector must return the user's primary key")
+		return nil, apperr.WithReason(apperr.New(apperr.FailedPrecondition, "legacy profile has no legacy_id; the connector must return the user's primary key"), apperr.ReasonMigrationRefused)
 	}
 	email := store.Normalize(p.GetEmail())
 	switch {
 	case email == "":
-		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has no email; fix the user in the legacy store or the connector's mapping", id)
+		return nil, apperr.WithReason(apperr.New(apperr.FailedPrecondition, "legacy user %s has no email; fix the user in the legacy store or the connector's mapping", id), apperr.ReasonMigrationRefused)
 	case !ValidEmail(email) || !cleanText(p.GetEmail()):
-		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has a malformed email; fix it in the legacy store", id)
+		return nil, apperr.WithReason(apperr.New(apperr.FailedPrecondition, "legacy user %s has a malformed email; fix it in the legacy store", id), apperr.ReasonMigrationRefused)
 	}
 	username := store.Normalize(p.GetUsername())
 	app := p.GetAppMetadata().AsMap()
@@ -142,13 +142,13 @@ func UserFromProfile(conn *connset.Connection, p *connectorv1.LegacyProfile, ori
 	}
 	switch {
 	case username == "" && conn.RequiresUsername:
-		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has no usable username (none, or one with '@') and connection %q requires one", id, conn.Name)
+		return nil, apperr.WithReason(apperr.New(apperr.FailedPrecondition, "legacy user %s has no usable username (none, or one with '@') and connection %q requires one", id, conn.Name), apperr.ReasonMigrationRefused)
 	case username != "" && !ValidUsername(username):
-		return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has an invalid username (1-128 bytes of printable text); fix it in the legacy store", id)
+		return nil, apperr.WithReason(apperr.New(apperr.FailedPrecondition, "legacy user %s has an invalid username (1-128 bytes of printable text); fix it in the legacy store", id), apperr.ReasonMigrationRefused)
 	}
 	for _, f := range []string{p.GetName(), p.GetGivenName(), p.GetFamilyName(), p.GetNickname(), p.GetPicture(), p.GetPhoneNumber()} {
 		if len(f) > MaxProfileField || !utf8.ValidString(f) {
-			return nil, apperr.New(apperr.FailedPrecondition, "legacy user %s has a profile field that is too long or not UTF-8", id)
+			return nil, apperr.WithReason(apperr.New(apperr.FailedPrecondition, "legacy user %s has a profile field that is too long or not UTF-8", id), apperr.ReasonMigrationRefused)
 		}
 	}
 	now = now.UTC().Truncate(time.Millisecond)

@@ -546,7 +546,7 @@ func legacyErr(err error, connection string) error {
 	case errors.Is(err, legacy.ErrListRefused):
 		return apperr.New(apperr.InvalidArgument, "the connector refused the request (is start_after_legacy_id a valid legacy id?)")
 	case errors.Is(err, legacy.ErrUnavailable):
-		return apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
+		return apperr.WithReason(apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable"), apperr.ReasonLegacyUnavailable)
 	}
 	return err
 }

@@ -280,7 +280,7 @@ func (s *Service) migrate(ctx context.Context, conn *connset.Connection, ident, 
 		return nil, OutcomeLegacyRefused, &legacyRefusal{legacyID: matchedLegacyID(err)}
 	case err != nil:
 		s.log.Warn("legacy login unavailable", "connection", conn.Name, "err", err)
-		return nil, OutcomeLegacyUnavailable, apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
+		return nil, OutcomeLegacyUnavailable, apperr.WithReason(apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable"), apperr.ReasonLegacyUnavailable)
 	}
 
 	user, err := identity.UserFromProfile(conn, profile, store.OriginMigratedOnLogin, s.now())
@@ -342,8 +342,8 @@ func (s *Service) afterCreateFailed(ctx context.Context, conn *connset.Connectio
 		return s.verifyLocal(ctx, conn, existing, pw)
 	}
 	s.log.Warn("legacy profile collides with another user", "connection", conn.Name, "legacy_id", user.LegacyID, "field", dup.Field, "other_user_id", existing.ID)
-	return nil, OutcomeRejectedProfile, apperr.New(apperr.FailedPrecondition,
-		"legacy user %s cannot be migrated: its %s is already used by another user of connection %q", user.LegacyID, dup.Field, conn.Name)
+	return nil, OutcomeRejectedProfile, apperr.WithReason(apperr.New(apperr.FailedPrecondition,
+		"legacy user %s cannot be migrated: its %s is already used by another user of connection %q", user.LegacyID, dup.Field, conn.Name), apperr.ReasonMigrationRefused)
 }
 
 // acquire takes the migration lock. It returns (lease, nil) when held,
@@ -422,7 +422,7 @@ func (s *Service) verifyLocal(ctx context.Context, conn *connset.Connection, u *
 		return nil, OutcomeInvalid, apperr.ErrInvalidCredentials
 	}
 	if u.Blocked {
-		return nil, OutcomeBlocked, apperr.New(apperr.PermissionDenied, "user is blocked")
+		return nil, OutcomeBlocked, apperr.WithReason(apperr.New(apperr.PermissionDenied, "user is blocked"), apperr.ReasonUserBlocked)
 	}
 	if rehash {
 		s.rehash(ctx, conn, u, pw)

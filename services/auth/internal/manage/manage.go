@@ -302,7 +302,7 @@ func (s *Service) checkLegacy(ctx context.Context, cur, next *store.User) error 
 		case errors.Is(err, legacy.ErrUnsupported):
 			return apperr.New(apperr.FailedPrecondition, "connection %q's connector cannot look users up (GetUser), so the %s change cannot be checked", cur.Connection, c.field)
 		case err != nil:
-			return apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable")
+			return apperr.WithReason(apperr.Wrap(apperr.Unavailable, err, "legacy store unavailable"), apperr.ReasonLegacyUnavailable)
 		}
 		if p.GetLegacyId() != cur.LegacyID || cur.LegacyID == "" {
 			return apperr.New(apperr.AlreadyExists, "%s is already used by a user of the legacy store of connection %q", c.field, cur.Connection)

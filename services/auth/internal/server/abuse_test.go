@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -96,6 +97,10 @@ func TestParallelGuessesCheckAtMostTenPasswords(t *testing.T) {
 		}
 		if calls := e.legacy.LoginCalls.Load() - before; calls > 10 {
 			t.Fatalf("%s: %d legacy Login calls for 200 parallel guesses, want at most 10", u.ident, calls)
+		}
+		_, err := clients[0].Login(ctx, &authv1.LoginRequest{Connection: "legacy", Identifier: u.ident, Password: u.right})
+		if reason := errorReason(err); reason != "TOO_MANY_ATTEMPTS" {
+			t.Fatalf("%s: right password on a blocked account: %v (reason %q), want RESOURCE_EXHAUSTED TOO_MANY_ATTEMPTS", u.ident, err, reason)
 		}
 	}
 }
@@ -206,4 +211,14 @@ func TestBlockedAccountStaysBlockedUnderAFlood(t *testing.T) {
 			t.Fatalf("the guard failed open %v times while Redis was up", n)
 		}
 	}
+}
+
+// errorReason is the trickle.auth.v1 ErrorInfo reason of a call's error.
+func errorReason(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == "trickle.auth.v1" {
+			return info.GetReason()
+		}
+	}
+	return ""
 }
