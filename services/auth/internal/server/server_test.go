@@ -86,6 +86,10 @@ func (e *env) config() *config.Config {
 func relaxAdmission(cfg *config.Config) {
 	cfg.Limits.MaxInFlight, cfg.Limits.MaxQueue, cfg.Limits.MaxPerClient = 1000, 1000, 2000
 	cfg.Limits.QueueTimeout = 10 * time.Minute
+	// Concurrent logins of one account from one address are queued by the
+	// brute-force protection (at most max_failures checks in flight); on a
+	// loaded machine under -race a storm's queue lasts longer than 5s.
+	cfg.BruteForce.MaxWait = 2 * time.Minute
 }
 
 // start runs one auth service instance until the test ends.
