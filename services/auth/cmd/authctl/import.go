@@ -281,43 +281,15 @@ const maxBatchBytes = 512 << 10
 
 func (a *app) importFile(ctx context.Context, c authv1.ManagementServiceClient, o importOpts) error {
 	start := time.Now()
-	var in io.Reader
-	var total int64
-	abs := o.file
-	if o.file == "-" {
-		in = a.stdin
-	} else {
-		f, err := os.Open(o.file)
-		if err != nil {
-			return usageError("--file: %v", err)
-		}
-		defer f.Close()
-		if abs, err = filepath.Abs(o.file); err != nil {
-			return err
-		}
-		if total, err = countLines(f); err != nil {
-			return err
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		in = f
-		if o.checkpoint == "" {
-			o.checkpoint = o.file + ".checkpoint"
-		}
+	in, total, abs, done, err := a.openImportFile(&o)
+	if err != nil {
+		return err
 	}
-	skip := 0
-	if o.checkpoint != "" && !o.restart {
-		if b, err := os.ReadFile(o.checkpoint); err == nil {
-			var cp fileCheckpoint
-			if err := json.Unmarshal(b, &cp); err != nil || cp.File != abs {
-				return usageError("checkpoint %s is not for %s: remove it or pass --restart", o.checkpoint, o.file)
-			}
-			skip = cp.Line
-			fmt.Fprintf(a.stderr, "resuming after line %d (checkpoint %s; --restart to start over)\n", skip, o.checkpoint)
-		}
+	defer done()
+	skip, err := a.resumePoint(o, abs)
+	if err != nil {
+		return err
 	}
-
 	r := &report{Source: o.file, Connection: o.connection}
 	if skip > 0 {
 		r.StartedAfter = fmt.Sprintf("line %d", skip)
@@ -325,72 +297,12 @@ func (a *app) importFile(ctx context.Context, c authv1.ManagementServiceClient, 
 	bar := a.newProgress("importing", total)
 	bar.add(int64(skip), "")
 	defer bar.finish()
-
-	var users []*authv1.LegacyUser
-	var lines []int
-	size := 0
-	flush := func(lastLine int) error {
-		if len(users) > 0 {
-			resp, err := a.importBatch(ctx, c, o.connection, users)
-			if err != nil {
-				if lastLine > 0 && o.checkpoint != "" {
-					fmt.Fprintf(a.stderr, "import stopped before line %d; run the same command again to resume\n", lines[0])
-				}
-				return err
-			}
-			r.add(resp.GetCounts())
-			for i, res := range resp.GetResults() {
-				if o := res.GetOutcome(); o == authv1.ImportOutcome_IMPORT_OUTCOME_FAILED || o == authv1.ImportOutcome_IMPORT_OUTCOME_SKIPPED_TOMBSTONED {
-					r.Failures = append(r.Failures, failure{Line: lines[i], LegacyID: res.GetLegacyId(), Outcome: outcomeName(o), Reason: res.GetReason()})
-				}
-			}
-		}
-		if o.checkpoint != "" && lastLine > skip {
-			if err := writeCheckpoint(o.checkpoint, fileCheckpoint{File: abs, Line: lastLine}); err != nil {
-				return fmt.Errorf("write checkpoint: %w", err)
-			}
-		}
-		bar.add(int64(len(users)), r.summary())
-		users, lines, size = users[:0], lines[:0], 0
-		return nil
+	b := &fileBatch{a: a, c: c, o: o, abs: abs, skip: skip, r: r, bar: bar}
+	line, err := b.readAll(ctx, in)
+	if err != nil {
+		return err
 	}
-
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		if line <= skip {
-			continue
-		}
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			bar.add(1, r.summary())
-			continue
-		}
-		var u authv1.LegacyUser
-		if err := protojson.Unmarshal(b, &u); err != nil {
-			r.Failed++
-			r.Failures = append(r.Failures, failure{Line: line, Outcome: "failed", Reason: lineError(err)})
-			bar.add(1, r.summary())
-			continue
-		}
-		if size+len(b) > maxBatchBytes && len(users) > 0 {
-			if err := flush(line - 1); err != nil {
-				return err
-			}
-		}
-		users, lines, size = append(users, &u), append(lines, line), size+len(b)
-		if len(users) >= o.batch {
-			if err := flush(line); err != nil {
-				return err
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s line %d: %w", o.file, line+1, err)
-	}
-	if err := flush(line); err != nil {
+	if err := b.flush(ctx, line); err != nil {
 		return err
 	}
 	bar.finish()
@@ -399,6 +311,135 @@ func (a *app) importFile(ctx context.Context, c authv1.ManagementServiceClient, 
 	}
 	r.DurationSeconds = time.Since(start).Seconds()
 	return a.printReport(r)
+}
+
+// openImportFile opens --file (or standard input for "-"), counts its
+// lines for the progress bar and defaults the checkpoint beside it.
+func (a *app) openImportFile(o *importOpts) (in io.Reader, total int64, abs string, done func(), err error) {
+	if o.file == "-" {
+		return a.stdin, 0, o.file, func() {}, nil
+	}
+	f, err := os.Open(o.file)
+	if err != nil {
+		return nil, 0, "", nil, usageError("--file: %v", err)
+	}
+	fail := func(err error) (io.Reader, int64, string, func(), error) { f.Close(); return nil, 0, "", nil, err }
+	if abs, err = filepath.Abs(o.file); err != nil {
+		return fail(err)
+	}
+	if total, err = countLines(f); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fail(err)
+	}
+	if o.checkpoint == "" {
+		o.checkpoint = o.file + ".checkpoint"
+	}
+	return f, total, abs, func() { f.Close() }, nil
+}
+
+// resumePoint is the line a previous run's checkpoint says to resume
+// after (0 without one, or with --restart).
+func (a *app) resumePoint(o importOpts, abs string) (int, error) {
+	if o.checkpoint == "" || o.restart {
+		return 0, nil
+	}
+	b, err := os.ReadFile(o.checkpoint)
+	if err != nil {
+		return 0, nil
+	}
+	var cp fileCheckpoint
+	if err := json.Unmarshal(b, &cp); err != nil || cp.File != abs {
+		return 0, usageError("checkpoint %s is not for %s: remove it or pass --restart", o.checkpoint, o.file)
+	}
+	fmt.Fprintf(a.stderr, "resuming after line %d (checkpoint %s; --restart to start over)\n", cp.Line, o.checkpoint)
+	return cp.Line, nil
+}
+
+// fileBatch collects the users of a file import into batches and sends
+// each, keeping the report, the progress bar and the checkpoint.
+type fileBatch struct {
+	a   *app
+	c   authv1.ManagementServiceClient
+	o   importOpts
+	abs string
+	r   *report
+	bar *progress
+
+	skip  int
+	users []*authv1.LegacyUser
+	lines []int // users[i] is on line lines[i]
+	size  int
+}
+
+// readAll reads the users after the resume point, flushing full batches;
+// it returns the last line read.
+func (b *fileBatch) readAll(ctx context.Context, in io.Reader) (int, error) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		if line <= b.skip {
+			continue
+		}
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			b.bar.add(1, b.r.summary())
+			continue
+		}
+		var u authv1.LegacyUser
+		if err := protojson.Unmarshal(raw, &u); err != nil {
+			b.r.Failed++
+			b.r.Failures = append(b.r.Failures, failure{Line: line, Outcome: "failed", Reason: lineError(err)})
+			b.bar.add(1, b.r.summary())
+			continue
+		}
+		if b.size+len(raw) > maxBatchBytes && len(b.users) > 0 {
+			if err := b.flush(ctx, line-1); err != nil {
+				return line, err
+			}
+		}
+		b.users, b.lines, b.size = append(b.users, &u), append(b.lines, line), b.size+len(raw)
+		if len(b.users) >= b.o.batch {
+			if err := b.flush(ctx, line); err != nil {
+				return line, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return line, fmt.Errorf("read %s line %d: %w", b.o.file, line+1, err)
+	}
+	return line, nil
+}
+
+// flush sends the batch, records its failures in file-line order and
+// moves the checkpoint to lastLine.
+func (b *fileBatch) flush(ctx context.Context, lastLine int) error {
+	if len(b.users) > 0 {
+		resp, err := b.a.importBatch(ctx, b.c, b.o.connection, b.users)
+		if err != nil {
+			if lastLine > 0 && b.o.checkpoint != "" {
+				fmt.Fprintf(b.a.stderr, "import stopped before line %d; run the same command again to resume\n", b.lines[0])
+			}
+			return err
+		}
+		b.r.add(resp.GetCounts())
+		for i, res := range resp.GetResults() {
+			if o := res.GetOutcome(); o == authv1.ImportOutcome_IMPORT_OUTCOME_FAILED || o == authv1.ImportOutcome_IMPORT_OUTCOME_SKIPPED_TOMBSTONED {
+				b.r.Failures = append(b.r.Failures, failure{Line: b.lines[i], LegacyID: res.GetLegacyId(), Outcome: outcomeName(o), Reason: res.GetReason()})
+			}
+		}
+	}
+	if b.o.checkpoint != "" && lastLine > b.skip {
+		if err := writeCheckpoint(b.o.checkpoint, fileCheckpoint{File: b.abs, Line: lastLine}); err != nil {
+			return fmt.Errorf("write checkpoint: %w", err)
+		}
+	}
+	b.bar.add(int64(len(b.users)), b.r.summary())
+	b.users, b.lines, b.size = b.users[:0], b.lines[:0], 0
+	return nil
 }
 
 // lineError says what is wrong with a line without echoing its content
