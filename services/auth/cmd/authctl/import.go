@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -442,6 +443,52 @@ func (b *fileBatch) flush(ctx context.Context, lastLine int) error {
 	return nil
 }
 
+// writeExport writes the streamed users as JSON Lines and returns the
+// last response (its counts cover the whole export).
+func writeExport(stream grpc.ServerStreamingClient[authv1.ExportUnmigratedUsersResponse], w *bufio.Writer, bar *progress) (*authv1.ExportUnmigratedUsersResponse, error) {
+	line := protojson.MarshalOptions{UseProtoNames: true}
+	var last *authv1.ExportUnmigratedUsersResponse
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range resp.GetUsers() {
+			b, err := line.Marshal(u)
+			if err != nil {
+				return nil, err
+			}
+			w.Write(b)
+			w.WriteByte('\n')
+		}
+		if bar != nil {
+			bar.add(resp.GetScanned()-last.GetScanned(), "")
+		}
+		last = resp
+	}
+	if bar != nil {
+		bar.finish()
+	}
+	return last, nil
+}
+
+// exportSummary reports the export's counts: JSON on stdout with --out and
+// --output json, else a line on stderr.
+func (a *app) exportSummary(connection string, last *authv1.ExportUnmigratedUsersResponse, toFile bool) error {
+	summary := map[string]any{"connection": connection, "scanned": last.GetScanned(), "migrated": last.GetMigrated(),
+		"tombstoned": last.GetTombstoned(), "unmigrated": last.GetScanned() - last.GetMigrated() - last.GetTombstoned(),
+		"checkpoint_legacy_id": last.GetCheckpointLegacyId()}
+	if toFile && a.output == "json" {
+		return a.printJSON(summary)
+	}
+	fmt.Fprintf(a.stderr, "legacy users scanned %d: in Trickle %d, deleted in Trickle %d, not migrated %d\n",
+		summary["scanned"], summary["migrated"], summary["tombstoned"], summary["unmigrated"])
+	return nil
+}
+
 // lineError says what is wrong with a line without echoing its content
 // (which may hold a password hash).
 func lineError(err error) string {
@@ -531,50 +578,18 @@ and counted. The summary goes to stderr (or stdout with --out and --output json)
 			if err != nil {
 				return err
 			}
-			line := protojson.MarshalOptions{UseProtoNames: true}
-			var last *authv1.ExportUnmigratedUsersResponse
 			var bar *progress
 			if out != "" {
 				bar = a.newProgress("exporting", 0)
 			}
-			for {
-				resp, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					return err
-				}
-				for _, u := range resp.GetUsers() {
-					b, err := line.Marshal(u)
-					if err != nil {
-						return err
-					}
-					bw.Write(b)
-					bw.WriteByte('\n')
-				}
-				if bar != nil && last != nil {
-					bar.add(resp.GetScanned()-last.GetScanned(), "")
-				} else if bar != nil {
-					bar.add(resp.GetScanned(), "")
-				}
-				last = resp
-			}
-			if bar != nil {
-				bar.finish()
+			last, err := writeExport(stream, bw, bar)
+			if err != nil {
+				return err
 			}
 			if err := bw.Flush(); err != nil {
 				return err
 			}
-			summary := map[string]any{"connection": connection, "scanned": last.GetScanned(), "migrated": last.GetMigrated(),
-				"tombstoned": last.GetTombstoned(), "unmigrated": last.GetScanned() - last.GetMigrated() - last.GetTombstoned(),
-				"checkpoint_legacy_id": last.GetCheckpointLegacyId()}
-			if out != "" && a.output == "json" {
-				return a.printJSON(summary)
-			}
-			fmt.Fprintf(a.stderr, "legacy users scanned %d: in Trickle %d, deleted in Trickle %d, not migrated %d\n",
-				summary["scanned"], summary["migrated"], summary["tombstoned"], summary["unmigrated"])
-			return nil
+			return a.exportSummary(connection, last, out != "")
 		},
 	}
 	cmd.Flags().StringVar(&connection, "connection", "", "the connection to export")
