@@ -176,6 +176,12 @@ func (a *app) usersCmd() *cobra.Command {
 	})
 	del.Flags().BoolVar(&allowReimport, "allow-reimport", false, "let the legacy store re-import the user on the next login")
 
+	cmd.AddCommand(get, a.usersListCmd(), del, block, unblock)
+	return cmd
+}
+
+// usersListCmd is "users list".
+func (a *app) usersListCmd() *cobra.Command {
 	var q authv1.ListUsersRequest
 	var origin string
 	list := &cobra.Command{
@@ -206,8 +212,7 @@ func (a *app) usersCmd() *cobra.Command {
 	list.Flags().StringVar(&origin, "origin", "", "only this origin: migrated_on_login, migrated_on_reset, imported, signup")
 	list.Flags().Int32Var(&q.PageSize, "limit", 50, "users per page (at most 1000)")
 	list.Flags().StringVar(&q.PageToken, "page-token", "", "the next page, as printed by the previous one")
-	cmd.AddCommand(get, list, del, block, unblock)
-	return cmd
+	return list
 }
 
 func (a *app) resetTicketCmd() *cobra.Command {
