@@ -63,60 +63,20 @@ type Demo struct {
 // run starts the user store (unless external), the demo connector and the
 // auth service, calls ready once all listen, and serves until ctx ends.
 func run(ctx context.Context, o Options, ready func(*Demo)) (err error) {
-	dir, err := filepath.Abs(o.DataDir)
+	dir, err := prepareDir(o)
 	if err != nil {
 		return err
 	}
-	if o.Reset { // only what the runner made: the dir may hold other files (make certs)
-		for _, name := range ownedFiles {
-			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
-				return err
-			}
-		}
+	log, level, err := o.logger()
+	if err != nil {
+		return err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	logCfg := kitconfig.LogConfig{Level: o.LogLevel, Format: "text"}
-	if logCfg.Level == "" {
-		logCfg.Level = "info"
-	}
-	if o.Log == nil {
-		o.Log = os.Stderr
-	}
-	if o.Out == nil {
-		o.Out = os.Stdout
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(strings.ToUpper(logCfg.Level))); err != nil {
-		return fmt.Errorf("log level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: level}))
 	d := &Demo{GRPCAddr: o.GRPCAddr, Connection: connectionName, DataDir: dir}
-
-	// The user store.
-	mongoURI := "{env: MONGODB_URI}"
-	database := "trickle_local"
-	d.UserStore = "MongoDB at $MONGODB_URI, database " + database
-	if !o.MongoFromEnv {
-		fdir := filepath.Join(dir, "ferretdb")
-		f, err := ferret.Start(fdir, slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelError})))
-		if err != nil {
-			return err
-		}
-		defer f.Stop()
-		mongoURI, database = yamlString(f.URI()), "trickle"
-		d.UserStore = "FerretDB (embedded, SQLite in " + rel(fdir) + ") at " + f.URI()
+	mongoURI, database, stopStore, err := startUserStore(o, dir, d)
+	if err != nil {
+		return err
 	}
-	redis := "{}"
-	d.Lock = "in-process (set REDIS_ADDR to use Redis)"
-	if o.RedisAddr != "" {
-		redis = "\n  addr: " + yamlString(o.RedisAddr)
-		if os.Getenv("REDIS_PASSWORD") != "" {
-			redis += "\n  password: {env: REDIS_PASSWORD}"
-		}
-		d.Lock = "Redis at " + o.RedisAddr
-	}
+	defer stopStore()
 
 	// Secrets, made once and kept in the data dir.
 	tokenFile, adminFile := filepath.Join(dir, "connector-token"), filepath.Join(dir, "admin-key")
@@ -126,47 +86,22 @@ func run(ctx context.Context, o Options, ready func(*Demo)) (err error) {
 	if d.AdminKey, err = ensureSecret(adminFile); err != nil {
 		return err
 	}
-
-	// The demo legacy store and its connector, served over real gRPC on
-	// loopback with a bearer token, as in production.
-	legacyPath := filepath.Join(dir, "legacy-demo.sqlite")
-	if err := seedLegacy(ctx, legacyPath); err != nil {
-		return fmt.Errorf("demo legacy database: %w", err)
-	}
-	d.Legacy = "SQLite " + rel(legacyPath) + " (generic preset)"
-	connectorFile := filepath.Join(dir, "connector.yaml")
-	if err := writeFile(connectorFile, fmt.Sprintf(connectorYAML, yamlString(tokenFile), yamlString(logCfg.Level), yamlString(sqliteDSN(legacyPath, true)))); err != nil {
-		return err
-	}
-	var cf sqlcore.File
-	if err := kitconfig.Load(connectorFile, &cf); err != nil {
-		return err
-	}
-	clis, err := net.Listen("tcp", cf.Server.Listen)
+	connectorAddr, stopConnector, err := startConnector(ctx, dir, tokenFile, level, log, d)
 	if err != nil {
 		return err
-	}
-	cctx, stopConnector := context.WithCancel(context.WithoutCancel(ctx))
-	waitConnector, err := sqlcore.Start(cctx, cf, clis, "sqlite", sqlcore.SQLite{}, log.With("service", "connector"))
-	if err != nil {
-		stopConnector()
-		_ = clis.Close()
-		return fmt.Errorf("%s: %w", connectorFile, err)
 	}
 	defer func() {
-		stopConnector()
-		if cerr := waitConnector(); cerr != nil && err == nil {
+		if cerr := stopConnector(); cerr != nil && err == nil {
 			err = fmt.Errorf("connector: %w", cerr)
 		}
 	}()
-	d.Legacy += " through the SQL connector at " + clis.Addr().String()
 
 	// The auth service, from a generated configuration file.
 	authFile := filepath.Join(dir, "auth.yaml")
 	authYAML := fmt.Sprintf(authYAMLTemplate,
-		yamlString(o.GRPCAddr), yamlString(o.HTTPAddr), yamlString(o.OpsAddr), yamlString(o.AdminAddr), yamlString(logCfg.Level),
-		mongoURI, yamlString(database), redis, yamlString(filepath.Join(dir, "keys")), yamlString(adminFile),
-		yamlString(connectionName), yamlString(clis.Addr().String()), yamlString(tokenFile))
+		yamlString(o.GRPCAddr), yamlString(o.HTTPAddr), yamlString(o.OpsAddr), yamlString(o.AdminAddr), yamlString(level),
+		mongoURI, yamlString(database), redisYAML(o, d), yamlString(filepath.Join(dir, "keys")), yamlString(adminFile),
+		yamlString(connectionName), yamlString(connectorAddr), yamlString(tokenFile))
 	if err := writeFile(authFile, authYAML); err != nil {
 		return err
 	}
@@ -184,6 +119,108 @@ func run(ctx context.Context, o Options, ready func(*Demo)) (err error) {
 		ready(d)
 	}
 	return srv.Run(ctx)
+}
+
+// prepareDir makes the data dir; -reset removes only what the runner made
+// (the dir may hold other files, e.g. make certs).
+func prepareDir(o Options) (string, error) {
+	dir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return "", err
+	}
+	if o.Reset {
+		for _, name := range ownedFiles {
+			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+				return "", err
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	return dir, nil
+}
+
+// logger is the demo's text logger; it also defaults Log and Out.
+func (o *Options) logger() (*slog.Logger, string, error) {
+	level := o.LogLevel
+	if level == "" {
+		level = "info"
+	}
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, "", fmt.Errorf("log level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: l})), level, nil
+}
+
+// startUserStore starts the embedded FerretDB (or uses $MONGODB_URI) and
+// returns the URI and database for the auth configuration.
+func startUserStore(o Options, dir string, d *Demo) (uri, database string, stop func(), err error) {
+	if o.MongoFromEnv {
+		d.UserStore = "MongoDB at $MONGODB_URI, database trickle_local"
+		return "{env: MONGODB_URI}", "trickle_local", func() {}, nil
+	}
+	fdir := filepath.Join(dir, "ferretdb")
+	f, err := ferret.Start(fdir, slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelError})))
+	if err != nil {
+		return "", "", nil, err
+	}
+	d.UserStore = "FerretDB (embedded, SQLite in " + rel(fdir) + ") at " + f.URI()
+	return yamlString(f.URI()), "trickle", f.Stop, nil
+}
+
+// redisYAML is the auth configuration's redis section: Redis when
+// REDIS_ADDR is set, else none (an in-process lock).
+func redisYAML(o Options, d *Demo) string {
+	if o.RedisAddr == "" {
+		d.Lock = "in-process (set REDIS_ADDR to use Redis)"
+		return "{}"
+	}
+	redis := "\n  addr: " + yamlString(o.RedisAddr)
+	if os.Getenv("REDIS_PASSWORD") != "" {
+		redis += "\n  password: {env: REDIS_PASSWORD}"
+	}
+	d.Lock = "Redis at " + o.RedisAddr
+	return redis
+}
+
+// startConnector seeds the demo legacy store and serves its connector over
+// real gRPC on loopback with a bearer token, as in production. stop ends
+// it and says why it stopped.
+func startConnector(ctx context.Context, dir, tokenFile, level string, log *slog.Logger, d *Demo) (addr string, stop func() error, err error) {
+	legacyPath := filepath.Join(dir, "legacy-demo.sqlite")
+	if err := seedLegacy(ctx, legacyPath); err != nil {
+		return "", nil, fmt.Errorf("demo legacy database: %w", err)
+	}
+	d.Legacy = "SQLite " + rel(legacyPath) + " (generic preset)"
+	connectorFile := filepath.Join(dir, "connector.yaml")
+	if err := writeFile(connectorFile, fmt.Sprintf(connectorYAML, yamlString(tokenFile), yamlString(level), yamlString(sqliteDSN(legacyPath, true)))); err != nil {
+		return "", nil, err
+	}
+	var cf sqlcore.File
+	if err := kitconfig.Load(connectorFile, &cf); err != nil {
+		return "", nil, err
+	}
+	clis, err := net.Listen("tcp", cf.Server.Listen)
+	if err != nil {
+		return "", nil, err
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	wait, err := sqlcore.Start(cctx, cf, clis, "sqlite", sqlcore.SQLite{}, log.With("service", "connector"))
+	if err != nil {
+		cancel()
+		_ = clis.Close()
+		return "", nil, fmt.Errorf("%s: %w", connectorFile, err)
+	}
+	d.Legacy += " through the SQL connector at " + clis.Addr().String()
+	return clis.Addr().String(), func() error { cancel(); return wait() }, nil
 }
 
 // connectorYAML is the demo connector's configuration (sqlcore.File).
