@@ -158,6 +158,47 @@ func (c *Config) Validate() error {
 	if c.Login.URL == "" {
 		errs = append(errs, errors.New("legacy.login.url is required"))
 	}
+	errs = append(errs, c.validateEndpoints()...)
+	for k := range c.Headers {
+		if !validHeaderName(k) {
+			errs = append(errs, fmt.Errorf("legacy.headers: %q is not a header name", k))
+		}
+	}
+	switch c.Profile.Credentials {
+	case "", "user":
+	case "service":
+		if !c.ServiceAuth.isSet() {
+			errs = append(errs, errors.New("legacy.profile.credentials is service but legacy.service_auth is empty"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("legacy.profile.credentials %q: want user or service", c.Profile.Credentials))
+	}
+	errs = append(errs, c.validateServiceAuth()...)
+	if c.IdentifierCase != "lower" && c.IdentifierCase != "preserve" {
+		errs = append(errs, fmt.Errorf("legacy.identifier_case %q: want lower or preserve", c.IdentifierCase))
+	}
+	if c.Mapping.LegacyID == "" {
+		errs = append(errs, errors.New("legacy.mapping.legacy_id is required"))
+	}
+	if c.RequireIdentifierMatch && c.Mapping.Email == "" && c.Mapping.Username == "" {
+		errs = append(errs, errors.New("legacy.require_identifier_match needs mapping.email or mapping.username"))
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("legacy.tls: set both cert_file and key_file"))
+	}
+	if c.ConnectTimeout <= 0 || c.Timeout <= 0 {
+		errs = append(errs, errors.New("legacy.connect_timeout and legacy.timeout must be positive"))
+	}
+	if c.MaxResponseBytes <= 0 {
+		errs = append(errs, errors.New("legacy.max_response_bytes must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// validateEndpoints checks each configured endpoint's URL template,
+// method, reject statuses and headers.
+func (c *Config) validateEndpoints() []error {
+	var errs []error
 	for _, e := range []struct {
 		name string
 		ep   Endpoint
@@ -191,20 +232,13 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	for k := range c.Headers {
-		if !validHeaderName(k) {
-			errs = append(errs, fmt.Errorf("legacy.headers: %q is not a header name", k))
-		}
-	}
-	switch c.Profile.Credentials {
-	case "", "user":
-	case "service":
-		if !c.ServiceAuth.isSet() {
-			errs = append(errs, errors.New("legacy.profile.credentials is service but legacy.service_auth is empty"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("legacy.profile.credentials %q: want user or service", c.Profile.Credentials))
-	}
+	return errs
+}
+
+// validateServiceAuth checks that at most one service credential is set,
+// each whole, and that get_user has one.
+func (c *Config) validateServiceAuth() []error {
+	var errs []error
 	n := 0
 	if a := c.ServiceAuth.Basic; a != nil {
 		n++
@@ -227,25 +261,7 @@ func (c *Config) Validate() error {
 	if c.GetUser.URL != "" && n == 0 {
 		errs = append(errs, errors.New("legacy.get_user needs legacy.service_auth (basic, bearer_token or header)"))
 	}
-	if c.IdentifierCase != "lower" && c.IdentifierCase != "preserve" {
-		errs = append(errs, fmt.Errorf("legacy.identifier_case %q: want lower or preserve", c.IdentifierCase))
-	}
-	if c.Mapping.LegacyID == "" {
-		errs = append(errs, errors.New("legacy.mapping.legacy_id is required"))
-	}
-	if c.RequireIdentifierMatch && c.Mapping.Email == "" && c.Mapping.Username == "" {
-		errs = append(errs, errors.New("legacy.require_identifier_match needs mapping.email or mapping.username"))
-	}
-	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		errs = append(errs, errors.New("legacy.tls: set both cert_file and key_file"))
-	}
-	if c.ConnectTimeout <= 0 || c.Timeout <= 0 {
-		errs = append(errs, errors.New("legacy.connect_timeout and legacy.timeout must be positive"))
-	}
-	if c.MaxResponseBytes <= 0 {
-		errs = append(errs, errors.New("legacy.max_response_bytes must be positive"))
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func (a ServiceAuth) isSet() bool {
