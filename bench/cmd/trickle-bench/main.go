@@ -96,32 +96,12 @@ func run(o benchOptions) error {
 	}
 
 	// 1. The floor, with nothing else running.
-	logf("floor: argon2id m=%d t=%d p=%d on %d cores", res.Params.MemoryKiB, res.Params.Time, res.Params.Threads, ncpu)
-	res.HashMs, res.FloorPerSec, res.HashCPUms, res.FloorRuns = measureFloor(res.Params, ncpu, o.runs)
-	legProbe := map[legacyKind]string{
-		kindBcrypt:         leg.add("probe-bcrypt", 1, kindBcrypt)[0],
-		kindArgon2Exported: leg.add("probe-argon2", 1, kindArgon2Exported)[0],
-	}
-	res.LegacyBcryptMs = measureLegacy(leg.addr, legProbe[kindBcrypt], 9)
-	res.LegacyArgon2Ms = measureLegacy(leg.addr, legProbe[kindArgon2Exported], 9)
-
+	measureFloors(res, leg, ncpu, o.runs)
 	// 2. One instance: seed, migrations, throughput, profiles.
-	a, err := startAuthd(spec("authd-load"))
+	seedUsers, err := measureOneInstance(o, res, spec("authd-load"), leg, bin, mongoURI, db)
 	if err != nil {
 		return err
 	}
-	logf("seeding %d migrated users", o.seed)
-	seedUsers := leg.add("seed", o.seed, kindSeed)
-	if err := seed(a.grpc, seedUsers, 8); err != nil {
-		a.stop()
-		return err
-	}
-	res.StoreFindMs, res.StoreInsertMs = measureStoreOps(mongoURI, db)
-	res.Migrations = measureMigrations(a, leg, o.migrations, res)
-	res.Transport = measureTransport(a, 1500)
-	// The last seeded user: the one a scanning store would find last.
-	res.Load, res.Profile = measureLoad(o, a, bin, outDir, seedUsers[len(seedUsers)-1], ncpu)
-	a.stop()
 
 	// 3. The storm over three instances.
 	res.Storm, err = measureStorm(o, spec, leg, mongoURI, db)
@@ -136,6 +116,37 @@ func run(o benchOptions) error {
 	res.LoadAvgEnd = loadAvg()
 	res.Elapsed = time.Since(start).Round(time.Second).String()
 	return res.write(o.results, stamp)
+}
+
+// measureFloors measures one hash on every core and the legacy
+// verification as authd sees it.
+func measureFloors(res *results, leg *fakeLegacy, ncpu, runs int) {
+	logf("floor: argon2id m=%d t=%d p=%d on %d cores", res.Params.MemoryKiB, res.Params.Time, res.Params.Threads, ncpu)
+	res.HashMs, res.FloorPerSec, res.HashCPUms, res.FloorRuns = measureFloor(res.Params, ncpu, runs)
+	res.LegacyBcryptMs = measureLegacy(leg.addr, leg.add("probe-bcrypt", 1, kindBcrypt)[0], 9)
+	res.LegacyArgon2Ms = measureLegacy(leg.addr, leg.add("probe-argon2", 1, kindArgon2Exported)[0], 9)
+}
+
+// measureOneInstance seeds migrated users into one authd and measures
+// migrations, transport, throughput and profiles; it returns the seeded
+// users.
+func measureOneInstance(o benchOptions, res *results, sp authdSpec, leg *fakeLegacy, bin, mongoURI, db string) ([]string, error) {
+	a, err := startAuthd(sp)
+	if err != nil {
+		return nil, err
+	}
+	defer a.stop()
+	logf("seeding %d migrated users", o.seed)
+	seedUsers := leg.add("seed", o.seed, kindSeed)
+	if err := seed(a.grpc, seedUsers, 8); err != nil {
+		return nil, err
+	}
+	res.StoreFindMs, res.StoreInsertMs = measureStoreOps(mongoURI, db)
+	res.Migrations = measureMigrations(a, leg, o.migrations, res)
+	res.Transport = measureTransport(a, 1500)
+	// The last seeded user: the one a scanning store would find last.
+	res.Load, res.Profile = measureLoad(o, a, bin, sp.dir, seedUsers[len(seedUsers)-1], runtime.GOMAXPROCS(0))
+	return seedUsers, nil
 }
 
 func envOr(k, def string) string {

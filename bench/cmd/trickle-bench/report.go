@@ -110,6 +110,18 @@ func (r *results) markdown() string {
 	w("argon2id m=%d KiB t=%d p=%d (authd defaults), hashing pool = CPUs. %d runs of each measurement, %s each; medians. %d migrated users in the store. Total time %s.\n\n",
 		r.Params.MemoryKiB, r.Params.Time, r.Params.Threads, r.Runs, r.Duration, r.SeedUsers, r.Elapsed)
 
+	r.mdTargets(w)
+	r.mdFloorAndLogins(w)
+	r.mdStormAndMemory(w)
+	return b.String()
+}
+
+// mdWriter appends formatted text to the report.
+type mdWriter func(format string, args ...any)
+
+// mdTargets is the table of targets with their verdicts.
+func (r *results) mdTargets(w mdWriter) {
+	m := r.Machine
 	w("## Targets\n\n| target | measured | ratio / margin | |\n|---|---|---|---|\n")
 	ncpu := m.CPUs
 	for _, c := range []int{2 * ncpu, 50} {
@@ -150,6 +162,12 @@ func (r *results) markdown() string {
 			r.RSS[1].PeakRSSMiB/r.RSS[0].PeakRSSMiB, verdict(r.RSS[1].PeakRSSMiB < r.RSS[0].PeakRSSMiB+bound))
 	}
 
+}
+
+// mdFloorAndLogins reports the hashing floor, migrated-user logins and
+// first logins.
+func (r *results) mdFloorAndLogins(w mdWriter) {
+	ncpu := r.Machine.CPUs
 	w("\n## Floor\n\nOne argon2id hash on one core: %.2f ms wall (median of 9). All %d cores: %.1f verifications/s (median; runs: %s), %.2f ms of CPU each.\n",
 		r.HashMs, ncpu, r.FloorPerSec, floats(r.FloorRuns, "%.1f"), r.HashCPUms)
 	w("Legacy verify as authd sees it (connector gRPC round trip + verification): bcrypt cost 10 %.2f ms, argon2id at policy %.2f ms.\n\n", r.LegacyBcryptMs, r.LegacyArgon2Ms)
@@ -170,6 +188,10 @@ func (r *results) markdown() string {
 	}
 	w("\nOne user-store round trip from the harness: indexed lookup that finds nothing %.2f ms, insert %.2f ms. A first login makes about nine (lookups before and after the lock, tombstone checks, legacy-id lookup, insert, legacy-login record).\n",
 		r.StoreFindMs, r.StoreInsertMs)
+}
+
+// mdStormAndMemory reports the storm, peak memory and the profile.
+func (r *results) mdStormAndMemory(w mdWriter) {
 	w("\n## Storm: 500 concurrent first logins of 50 users over 3 instances\n\n| run | ok | errors | migrated:true | legacy calls | max calls one user | users created | duplicates | seconds |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Storm {
 		w("| %d | %d | %d | %d | %d | %d | %d | %d | %.2f |\n", s.Run, s.OK, s.Errors, s.MigratedTrue, s.LegacyCalls, s.MaxCallsOne, s.UsersCreated, s.Duplicates, s.Seconds)
@@ -186,7 +208,6 @@ func (r *results) markdown() string {
 	if r.Profile.CPUTop != "" {
 		w("\n## Profile of authd (%s)\n\nFiles: %s\n\nCPU:\n\n```\n%s```\n\nAllocations (alloc_space):\n\n```\n%s```\n", r.Profile.During, r.Profile.Files, r.Profile.CPUTop, r.Profile.AllocTop)
 	}
-	return b.String()
 }
 
 func floats(xs []float64, f string) string {
